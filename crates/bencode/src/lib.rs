@@ -1,0 +1,1 @@
+//! bitswarm-bencode (being written).

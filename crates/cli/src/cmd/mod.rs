@@ -1,0 +1,6 @@
+//! One module per subcommand; each has an `Args` struct (clap) and `run`.
+
+pub mod create;
+pub mod info;
+pub mod sim;
+pub mod verify;

@@ -1,0 +1,1 @@
+//! bitswarm-cluster (being written).

@@ -1,0 +1,1 @@
+//! bitswarm-proto (being written).

@@ -1,0 +1,1 @@
+//! bitswarm-swarm (being written).
