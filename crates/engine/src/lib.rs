@@ -1,0 +1,2 @@
+//! bitswarm-engine: sans-I/O torrent state (being written).
+#![warn(missing_docs)]
