@@ -1,0 +1,31 @@
+//! bitswarm-tracker owns the tracker server: a sans-I/O [`Registry`] of torrents and peers
+//! (announce, scrape, expiry, limits, whitelist), the wire codecs of the HTTP tracker
+//! protocol (BEP 3, 7, 23, 48) and the UDP tracker protocol (BEP 15), and tokio front ends
+//! that serve both at once with statistics (`/stats`, `/metrics`).
+//!
+//! It must not know about torrent contents, pieces or peer wire messages.
+//!
+//! Layout:
+//! - [`types`]: `InfoHash` and `PeerId`.
+//! - [`swarm`]: one torrent's peers of one address family (dense vectors + index).
+//! - [`registry`]: all torrents; announce/scrape/expire as plain functions of their inputs.
+//! - [`udp_codec`]: BEP 15 packets, both directions.
+//! - [`connection_id`]: stateless, unforgeable UDP connection ids.
+#![warn(missing_docs)]
+
+pub mod connection_id;
+pub mod registry;
+pub mod swarm;
+pub mod types;
+pub mod udp_codec;
+
+#[cfg(test)]
+mod registry_tests;
+#[cfg(test)]
+mod udp_codec_tests;
+
+pub use registry::{
+    AnnounceError, AnnounceRequest, AnnounceResponse, Event, Registry, RegistryConfig,
+    ResponsePeer, ScrapeCounts,
+};
+pub use types::{InfoHash, PeerId};

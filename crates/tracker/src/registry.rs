@@ -1,0 +1,412 @@
+//! The registry: every torrent the tracker knows and its swarms, as a plain struct with
+//! no I/O, no clock and no randomness of its own (time and the RNG are passed in).
+//!
+//! Inputs: [`Registry::announce`], [`Registry::scrape`], [`Registry::expire`].
+//!
+//! Limits, and what happens when they are reached:
+//! - `max_torrents`: an announce for a new torrent is refused with a failure reason
+//!   ([`AnnounceError::TooManyTorrents`]); known torrents keep working.
+//! - `max_peers_per_torrent` and `max_peers_total`: a *new* peer is not stored (existing
+//!   entries are never evicted, they expire); its announce still succeeds and it still gets
+//!   a peer list, so it can join the swarm, it is just not handed to others until room frees.
+//! - Empty torrents are dropped by [`Registry::expire`] (their `downloaded` count with them).
+//!
+//! Peers are identified by (peer id, IP). IPv4 and IPv6 peers of a torrent live in separate
+//! swarms and an announce is answered with peers of its own address family (BEP 7: a
+//! dual-stack client announces once per family).
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+
+use crate::swarm::{Peer, PeerKey, Swarm, Upsert};
+use crate::types::{InfoHash, PeerId};
+
+/// The announce `event` (BEP 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Event {
+    /// A regular re-announce.
+    #[default]
+    None,
+    /// The download finished.
+    Completed,
+    /// The first announce of a session.
+    Started,
+    /// The client is leaving the swarm.
+    Stopped,
+}
+
+/// An announce, already validated by a front end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnnounceRequest {
+    /// Torrent.
+    pub info_hash: InfoHash,
+    /// Announcing peer's id.
+    pub peer_id: PeerId,
+    /// Address others should dial: the socket's IP (or `ip` if allowed) and the `port` param.
+    pub addr: SocketAddr,
+    /// What happened.
+    pub event: Event,
+    /// Bytes still missing; 0 means seeder.
+    pub left: u64,
+    /// Bytes uploaded this session (accepted, not used).
+    pub uploaded: u64,
+    /// Bytes downloaded this session (accepted, not used).
+    pub downloaded: u64,
+    /// Peers wanted; `None` means the configured default.
+    pub numwant: Option<u32>,
+}
+
+/// The answer to an announce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnnounceResponse {
+    /// Seconds until the next regular announce.
+    pub interval: u32,
+    /// Seconds clients must wait between announces.
+    pub min_interval: u32,
+    /// Seeders of this torrent (both families).
+    pub complete: u32,
+    /// Leechers of this torrent (both families).
+    pub incomplete: u32,
+    /// Completed downloads counted.
+    pub downloaded: u32,
+    /// Peers to try, all of the asker's address family.
+    pub peers: Vec<ResponsePeer>,
+}
+
+/// A peer in a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponsePeer {
+    /// Its peer id (for the non-compact dictionary model).
+    pub id: PeerId,
+    /// Where to dial it.
+    pub addr: SocketAddr,
+}
+
+/// Seeders, completed downloads and leechers of one torrent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ScrapeCounts {
+    /// Seeders.
+    pub complete: u32,
+    /// Completed downloads counted.
+    pub downloaded: u32,
+    /// Leechers.
+    pub incomplete: u32,
+}
+
+/// Why an announce was refused; `Display` is the failure reason sent to the client.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum AnnounceError {
+    /// The whitelist is on and does not hold this info-hash.
+    #[error("torrent not registered with this tracker")]
+    NotWhitelisted,
+    /// The torrent is new and the tracker already tracks `max_torrents`.
+    #[error("tracker is full: too many torrents")]
+    TooManyTorrents,
+}
+
+/// Limits and timings of a registry.
+#[derive(Clone, Debug)]
+pub struct RegistryConfig {
+    /// Announce interval sent to clients.
+    pub interval: Duration,
+    /// Minimum announce interval sent to clients.
+    pub min_interval: Duration,
+    /// A peer not heard from for this long is dropped.
+    pub peer_timeout: Duration,
+    /// Peers returned when the client does not say.
+    pub default_numwant: u32,
+    /// Most peers returned in one reply.
+    pub max_numwant: u32,
+    /// Most torrents tracked.
+    pub max_torrents: usize,
+    /// Most peers stored per torrent (both families together).
+    pub max_peers_per_torrent: usize,
+    /// Most peers stored overall.
+    pub max_peers_total: usize,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            interval: Duration::from_secs(1800),
+            min_interval: Duration::from_secs(60),
+            peer_timeout: Duration::from_secs(2 * 1800 + 60),
+            default_numwant: 50,
+            max_numwant: 200,
+            max_torrents: 100_000,
+            max_peers_per_torrent: 50_000,
+            max_peers_total: 2_000_000,
+        }
+    }
+}
+
+/// Totals over the whole registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+pub struct RegistryTotals {
+    /// Torrents tracked.
+    pub torrents: usize,
+    /// Seeders over all torrents.
+    pub seeders: usize,
+    /// Leechers over all torrents.
+    pub leechers: usize,
+    /// Completed downloads counted over tracked torrents.
+    pub completed: u64,
+    /// New peers not stored because a peer limit was reached (since start).
+    pub peers_refused: u64,
+    /// Announces refused because `max_torrents` was reached (since start).
+    pub torrents_refused: u64,
+}
+
+#[derive(Default, Debug)]
+struct Torrent {
+    v4: Swarm,
+    v6: Swarm,
+    completed: u32,
+}
+
+impl Torrent {
+    fn counts(&self) -> ScrapeCounts {
+        ScrapeCounts {
+            complete: (self.v4.seeders() + self.v6.seeders()) as u32,
+            downloaded: self.completed,
+            incomplete: (self.v4.leechers() + self.v6.leechers()) as u32,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+}
+
+/// Every torrent and its peers.
+#[derive(Debug)]
+pub struct Registry {
+    config: RegistryConfig,
+    torrents: HashMap<InfoHash, Torrent>,
+    whitelist: Option<HashSet<InfoHash>>,
+    peers: usize,
+    seeders: usize,
+    peers_refused: u64,
+    torrents_refused: u64,
+}
+
+/// Maps an IPv4-mapped IPv6 address to plain IPv4, so one host is one peer.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => ip,
+        },
+        v4 => v4,
+    }
+}
+
+impl Registry {
+    /// An empty registry; `whitelist: Some(..)` makes it a private tracker.
+    pub fn new(config: RegistryConfig, whitelist: Option<HashSet<InfoHash>>) -> Registry {
+        Registry {
+            config,
+            torrents: HashMap::new(),
+            whitelist,
+            peers: 0,
+            seeders: 0,
+            peers_refused: 0,
+            torrents_refused: 0,
+        }
+    }
+
+    /// Replaces the whitelist (`None` turns it off). Tracked torrents no longer listed
+    /// are dropped.
+    pub fn set_whitelist(&mut self, whitelist: Option<HashSet<InfoHash>>) {
+        if let Some(list) = &whitelist {
+            let gone: Vec<InfoHash> = self
+                .torrents
+                .keys()
+                .filter(|h| !list.contains(h))
+                .copied()
+                .collect();
+            for h in gone {
+                if let Some(t) = self.torrents.remove(&h) {
+                    self.forget(&t);
+                }
+            }
+        }
+        self.whitelist = whitelist;
+    }
+
+    fn forget(&mut self, t: &Torrent) {
+        self.peers -= t.len();
+        self.seeders -= t.v4.seeders() + t.v6.seeders();
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &RegistryConfig {
+        &self.config
+    }
+
+    /// Handles one announce at time `now`.
+    pub fn announce<R: Rng + ?Sized>(
+        &mut self,
+        req: &AnnounceRequest,
+        now: Instant,
+        rng: &mut R,
+    ) -> Result<AnnounceResponse, AnnounceError> {
+        if let Some(list) = &self.whitelist {
+            if !list.contains(&req.info_hash) {
+                return Err(AnnounceError::NotWhitelisted);
+            }
+        }
+        let ip = canonical_ip(req.addr.ip());
+        let key = PeerKey {
+            id: req.peer_id,
+            ip,
+        };
+        let seeder = req.left == 0;
+        let stopping = req.event == Event::Stopped;
+        let (interval, min_interval) = (
+            self.config.interval.as_secs() as u32,
+            self.config.min_interval.as_secs() as u32,
+        );
+
+        if !self.torrents.contains_key(&req.info_hash) {
+            if stopping {
+                // Nothing to remove, and no reason to create a torrent for it.
+                return Ok(AnnounceResponse {
+                    interval,
+                    min_interval,
+                    complete: 0,
+                    incomplete: 0,
+                    downloaded: 0,
+                    peers: Vec::new(),
+                });
+            }
+            if self.torrents.len() >= self.config.max_torrents {
+                self.torrents_refused += 1;
+                return Err(AnnounceError::TooManyTorrents);
+            }
+        }
+        let room_overall = self.peers < self.config.max_peers_total;
+        let max_per_torrent = self.config.max_peers_per_torrent;
+        let torrent = self.torrents.entry(req.info_hash).or_default();
+        let room = room_overall && torrent.len() < max_per_torrent;
+        let swarm = if ip.is_ipv4() {
+            &mut torrent.v4
+        } else {
+            &mut torrent.v6
+        };
+
+        let mut sampled = Vec::new();
+        if stopping {
+            if let Some((_, was_seeder)) = swarm.remove(&key) {
+                self.peers -= 1;
+                self.seeders -= usize::from(was_seeder);
+            }
+        } else {
+            let before = swarm
+                .get(&key)
+                .map(|p| (p.counted_complete, swarm.is_seeder(&key) == Some(true)));
+            let count_complete = req.event == Event::Completed
+                && !before.map(|(counted, _)| counted).unwrap_or(false);
+            let peer = Peer {
+                key,
+                port: req.addr.port(),
+                last_seen: now,
+                counted_complete: count_complete,
+            };
+            match swarm.upsert(peer, seeder, room) {
+                Some(Upsert::Added) => {
+                    self.peers += 1;
+                    self.seeders += usize::from(seeder);
+                }
+                Some(Upsert::Updated) => {
+                    let was_seeder = before.map(|(_, s)| s).unwrap_or(seeder);
+                    self.seeders = self.seeders + usize::from(seeder) - usize::from(was_seeder);
+                }
+                None => self.peers_refused += 1,
+            }
+            if count_complete {
+                torrent.completed = torrent.completed.saturating_add(1);
+            }
+            let want = req
+                .numwant
+                .unwrap_or(self.config.default_numwant)
+                .min(self.config.max_numwant) as usize;
+            let swarm = if ip.is_ipv4() {
+                &torrent.v4
+            } else {
+                &torrent.v6
+            };
+            swarm.sample(&key, seeder, want, rng, &mut sampled);
+        }
+        let counts = torrent.counts();
+        if torrent.len() == 0 && counts.downloaded == 0 {
+            self.torrents.remove(&req.info_hash);
+        }
+        Ok(AnnounceResponse {
+            interval,
+            min_interval,
+            complete: counts.complete,
+            incomplete: counts.incomplete,
+            downloaded: counts.downloaded,
+            peers: sampled
+                .iter()
+                .map(|p| ResponsePeer {
+                    id: p.key.id,
+                    addr: p.addr(),
+                })
+                .collect(),
+        })
+    }
+
+    /// Counts for each hash, in order; unknown (or not whitelisted) torrents count zero.
+    pub fn scrape(&self, hashes: &[InfoHash]) -> Vec<ScrapeCounts> {
+        hashes
+            .iter()
+            .map(|h| {
+                self.torrents
+                    .get(h)
+                    .map(Torrent::counts)
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// Drops peers not heard from within the peer timeout, then empty torrents.
+    pub fn expire(&mut self, now: Instant) {
+        let Some(cutoff) = now.checked_sub(self.config.peer_timeout) else {
+            return;
+        };
+        let mut removed_peers = 0;
+        let mut removed_seeders = 0;
+        self.torrents.retain(|_, t| {
+            for swarm in [&mut t.v4, &mut t.v6] {
+                let (s, l) = swarm.expire(cutoff);
+                removed_seeders += s;
+                removed_peers += s + l;
+            }
+            t.len() > 0
+        });
+        self.peers -= removed_peers;
+        self.seeders -= removed_seeders;
+    }
+
+    /// Totals, in O(1) but for `completed` (O(torrents)).
+    pub fn totals(&self) -> RegistryTotals {
+        RegistryTotals {
+            torrents: self.torrents.len(),
+            seeders: self.seeders,
+            leechers: self.peers - self.seeders,
+            completed: self.torrents.values().map(|t| u64::from(t.completed)).sum(),
+            peers_refused: self.peers_refused,
+            torrents_refused: self.torrents_refused,
+        }
+    }
+
+    /// Torrents and peers stored, in O(1).
+    pub fn sizes(&self) -> (usize, usize) {
+        (self.torrents.len(), self.peers)
+    }
+}

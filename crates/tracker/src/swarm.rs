@@ -1,0 +1,333 @@
+//! One torrent's peers of one address family: seeders and leechers in two dense `Vec`s
+//! plus an index from peer identity to slot.
+//!
+//! Why this shape: the announce hot path needs O(1) insert, update and removal and
+//! O(k) random sampling of k peers. Dense vectors make sampling an index draw; the index
+//! map makes lookup O(1); removal is `swap_remove` plus one index fix-up.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+use rand::Rng;
+
+use crate::types::PeerId;
+
+/// How the tracker tells peers apart: the peer id *and* the IP it announces from, so a
+/// host cannot stop or overwrite another host's entry by copying its peer id.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct PeerKey {
+    /// The peer id the client sent.
+    pub id: PeerId,
+    /// The IP the announce came from (or the `ip` parameter, if the config allows it).
+    pub ip: IpAddr,
+}
+
+/// A stored peer.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer {
+    /// Identity of the peer.
+    pub key: PeerKey,
+    /// Port the peer listens on.
+    pub port: u16,
+    /// When the peer last announced.
+    pub last_seen: Instant,
+    /// Whether this peer's `completed` event has been counted already.
+    pub counted_complete: bool,
+}
+
+impl Peer {
+    /// The address other peers dial.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.key.ip, self.port)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    seeder: bool,
+    pos: u32,
+}
+
+/// The peers of one torrent and one address family.
+#[derive(Default, Debug)]
+pub struct Swarm {
+    seeders: Vec<Peer>,
+    leechers: Vec<Peer>,
+    index: HashMap<PeerKey, Slot>,
+}
+
+/// What [`Swarm::upsert`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upsert {
+    /// The peer was new and was stored.
+    Added,
+    /// The peer was known; its entry was refreshed (and maybe moved between lists).
+    Updated,
+}
+
+impl Swarm {
+    /// Number of seeders.
+    pub fn seeders(&self) -> usize {
+        self.seeders.len()
+    }
+
+    /// Number of leechers.
+    pub fn leechers(&self) -> usize {
+        self.leechers.len()
+    }
+
+    /// Number of peers.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Whether no peer is stored.
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The stored entry of a peer.
+    pub fn get(&self, key: &PeerKey) -> Option<&Peer> {
+        let slot = self.index.get(key)?;
+        Some(&self.list(slot.seeder)[slot.pos as usize])
+    }
+
+    fn list(&self, seeder: bool) -> &Vec<Peer> {
+        if seeder {
+            &self.seeders
+        } else {
+            &self.leechers
+        }
+    }
+
+    fn list_mut(&mut self, seeder: bool) -> &mut Vec<Peer> {
+        if seeder {
+            &mut self.seeders
+        } else {
+            &mut self.leechers
+        }
+    }
+
+    /// Stores or refreshes a peer. Returns `None` (nothing stored) when the peer is new and
+    /// `allow_new` is false: that is how the registry enforces its peer limits.
+    pub fn upsert(&mut self, peer: Peer, seeder: bool, allow_new: bool) -> Option<Upsert> {
+        match self.index.get(&peer.key).copied() {
+            Some(slot) if slot.seeder == seeder => {
+                let entry = &mut self.list_mut(seeder)[slot.pos as usize];
+                entry.port = peer.port;
+                entry.last_seen = peer.last_seen;
+                entry.counted_complete |= peer.counted_complete;
+                Some(Upsert::Updated)
+            }
+            Some(_) => {
+                // Changed lists (a leecher finished, or a seeder lost data).
+                let (old, _) = self.remove(&peer.key)?;
+                let mut moved = peer;
+                moved.counted_complete |= old.counted_complete;
+                self.push(moved, seeder);
+                Some(Upsert::Updated)
+            }
+            None if allow_new => {
+                self.push(peer, seeder);
+                Some(Upsert::Added)
+            }
+            None => None,
+        }
+    }
+
+    fn push(&mut self, peer: Peer, seeder: bool) {
+        let list = self.list_mut(seeder);
+        let pos = list.len() as u32;
+        list.push(peer);
+        self.index.insert(peer.key, Slot { seeder, pos });
+    }
+
+    /// Whether a stored peer is a seeder (`None`: not stored).
+    pub fn is_seeder(&self, key: &PeerKey) -> Option<bool> {
+        self.index.get(key).map(|slot| slot.seeder)
+    }
+
+    /// Removes a peer; returns its entry and whether it was a seeder, if it was stored.
+    pub fn remove(&mut self, key: &PeerKey) -> Option<(Peer, bool)> {
+        let slot = self.index.remove(key)?;
+        Some((self.remove_at(slot.seeder, slot.pos as usize), slot.seeder))
+    }
+
+    /// `swap_remove` at a position whose index entry is already gone, fixing the index of
+    /// the peer moved into the hole.
+    fn remove_at(&mut self, seeder: bool, pos: usize) -> Peer {
+        let list = self.list_mut(seeder);
+        let removed = list.swap_remove(pos);
+        if let Some(moved) = list.get(pos).map(|p| p.key) {
+            if let Some(slot) = self.index.get_mut(&moved) {
+                slot.pos = pos as u32;
+            }
+        }
+        removed
+    }
+
+    /// Removes peers last seen before `cutoff`; returns how many (seeders, leechers).
+    pub fn expire(&mut self, cutoff: Instant) -> (usize, usize) {
+        let mut removed = (0, 0);
+        for seeder in [true, false] {
+            let mut i = 0;
+            while i < self.list(seeder).len() {
+                let peer = self.list(seeder)[i];
+                if peer.last_seen < cutoff {
+                    self.index.remove(&peer.key);
+                    self.remove_at(seeder, i);
+                    if seeder {
+                        removed.0 += 1;
+                    } else {
+                        removed.1 += 1;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        removed
+    }
+
+    /// Appends up to `want` distinct random peers other than `asker` to `out`.
+    ///
+    /// A seeder is offered only leechers (seeders have nothing to give each other); a
+    /// leecher is offered from seeders and leechers alike.
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        asker: &PeerKey,
+        asker_is_seeder: bool,
+        want: usize,
+        rng: &mut R,
+        out: &mut Vec<Peer>,
+    ) {
+        let (first, second): (&[Peer], &[Peer]) = if asker_is_seeder {
+            (&self.leechers, &[])
+        } else {
+            (&self.seeders, &self.leechers)
+        };
+        let n = first.len() + second.len();
+        let at = |i: usize| -> &Peer {
+            if i < first.len() {
+                &first[i]
+            } else {
+                &second[i - first.len()]
+            }
+        };
+        if want == 0 || n == 0 {
+            return;
+        }
+        let start = out.len();
+        if n <= want + 1 {
+            // Everyone (but the asker) fits: no drawing needed.
+            out.extend((0..n).map(at).filter(|p| p.key != *asker).take(want));
+            return;
+        }
+        // Draw one spare index in case the asker itself is drawn.
+        for i in rand::seq::index::sample(rng, n, want + 1) {
+            let p = at(i);
+            if p.key != *asker {
+                out.push(*p);
+                if out.len() - start == want {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Checks that the index and the lists agree (tests only).
+    #[cfg(test)]
+    pub fn check_invariants(&self) {
+        assert_eq!(self.index.len(), self.seeders.len() + self.leechers.len());
+        for (seeder, list) in [(true, &self.seeders), (false, &self.leechers)] {
+            for (pos, p) in list.iter().enumerate() {
+                let slot = self.index[&p.key];
+                assert_eq!((slot.seeder, slot.pos as usize), (seeder, pos));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{rngs::StdRng, SeedableRng};
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    fn peer(n: u8, t: Instant) -> Peer {
+        Peer {
+            key: PeerKey {
+                id: PeerId([n; 20]),
+                ip: IpAddr::V4(Ipv4Addr::new(10, 0, 0, n)),
+            },
+            port: 6881,
+            last_seen: t,
+            counted_complete: false,
+        }
+    }
+
+    #[test]
+    fn insert_move_remove_keep_index_right() {
+        let t = Instant::now();
+        let mut s = Swarm::default();
+        for n in 0..10 {
+            assert_eq!(s.upsert(peer(n, t), n % 2 == 0, true), Some(Upsert::Added));
+        }
+        s.check_invariants();
+        assert_eq!((s.seeders(), s.leechers()), (5, 5));
+        assert_eq!(s.upsert(peer(1, t), true, true), Some(Upsert::Updated));
+        s.check_invariants();
+        assert_eq!((s.seeders(), s.leechers()), (6, 4));
+        assert!(s.remove(&peer(0, t).key).is_some());
+        assert!(s.remove(&peer(0, t).key).is_none());
+        s.check_invariants();
+        assert_eq!(s.upsert(peer(42, t), false, false), None);
+        assert_eq!(s.len(), 9);
+    }
+
+    #[test]
+    fn expire_removes_only_old() {
+        let t = Instant::now();
+        let mut s = Swarm::default();
+        for n in 0..20 {
+            let seen = if n % 3 == 0 {
+                t
+            } else {
+                t + Duration::from_secs(100)
+            };
+            s.upsert(peer(n, seen), n % 2 == 0, true);
+        }
+        let removed = s.expire(t + Duration::from_secs(50));
+        assert_eq!(removed.0 + removed.1, 7);
+        assert_eq!(s.len(), 13);
+        s.check_invariants();
+    }
+
+    #[test]
+    fn sample_excludes_asker_and_is_distinct() {
+        let t = Instant::now();
+        let mut s = Swarm::default();
+        for n in 0..100 {
+            s.upsert(peer(n, t), n < 30, true);
+        }
+        let mut rng = StdRng::seed_from_u64(7);
+        for want in [0, 1, 10, 50, 99, 100, 200] {
+            let asker = peer(5, t).key;
+            let mut out = Vec::new();
+            s.sample(&asker, false, want, &mut rng, &mut out);
+            assert_eq!(out.len(), want.min(99));
+            assert!(out.iter().all(|p| p.key != asker));
+            let mut ids: Vec<_> = out.iter().map(|p| p.key.id).collect();
+            ids.sort();
+            ids.dedup();
+            assert_eq!(ids.len(), out.len());
+        }
+        // A seeder only gets leechers.
+        let mut out = Vec::new();
+        s.sample(&peer(0, t).key, true, 200, &mut rng, &mut out);
+        assert_eq!(out.len(), 70);
+        assert!(out.iter().all(|p| p.key.id.0[0] >= 30));
+    }
+}
