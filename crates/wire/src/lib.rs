@@ -10,10 +10,10 @@
 //! in `bitswarm-engine`; sockets live in the network crate.
 //!
 //! # Layout
-//! - [`handshake`]: [`Handshake`], [`Reserved`] bits.
-//! - [`message`]: [`Message`], [`BlockInfo`], message ids and encoding.
-//! - [`decoder`]: [`MessageDecoder`], [`Limits`], [`DecodeError`].
-//! - [`allowed_fast`]: [`allowed_fast_set`] (BEP 6).
+//! - [`handshake`] — [`Handshake`], [`Reserved`] bits.
+//! - [`message`] — [`Message`], [`BlockInfo`], message ids and encoding.
+//! - [`decoder`] — [`MessageDecoder`], [`Limits`], [`DecodeError`].
+//! - [`allowed_fast`] — [`allowed_fast_set`] (BEP 6).
 #![warn(missing_docs)]
 
 pub mod allowed_fast;

@@ -1,0 +1,214 @@
+//! Who we upload to: tit-for-tat with one optimistic unchoke (BEP 3).
+//!
+//! BEP 3: peers are unchoked by the rate at which they give us data ("the best rate
+//! downloaded from"), the choice is re-evaluated every 10 seconds, one optimistic unchoke
+//! rotates every 30 seconds, and "newly connected peers are three times as likely to start
+//! as the current optimistic unchoke as anywhere else in the rotation". While seeding
+//! there is nothing to download, so peers are ranked by the rate we upload to them.
+//! Like libtorrent, the optimistic slot comes on top of the regular slots (4 + 1).
+
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use crate::PeerKey;
+
+/// Tunables of the choker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChokerConfig {
+    /// Regular (tit-for-tat) upload slots.
+    pub regular_slots: usize,
+    /// How often the regular slots are re-evaluated.
+    pub rechoke_interval: Duration,
+    /// How often the optimistic unchoke rotates.
+    pub optimistic_interval: Duration,
+    /// A peer connected for less than this counts as new for the optimistic draw.
+    pub new_peer_window: Duration,
+    /// Draw weight of a new peer (others weigh 1).
+    pub new_peer_weight: u32,
+}
+
+impl Default for ChokerConfig {
+    fn default() -> Self {
+        ChokerConfig {
+            regular_slots: 4,
+            rechoke_interval: Duration::from_secs(10),
+            optimistic_interval: Duration::from_secs(30),
+            new_peer_window: Duration::from_secs(90),
+            new_peer_weight: 3,
+        }
+    }
+}
+
+/// What the choker needs to know about one connected peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChokerPeer {
+    /// The caller's handle for the peer.
+    pub key: PeerKey,
+    /// The peer is interested in our pieces.
+    pub interested: bool,
+    /// The peer has not sent us a block for a long time while we had requests out.
+    pub snubbed: bool,
+    /// The peer has every piece (it never needs an unchoke).
+    pub is_seed: bool,
+    /// Rate at which the peer sends us payload, bytes/s (rolling average).
+    pub download_rate: u64,
+    /// Rate at which we send the peer payload, bytes/s (rolling average).
+    pub upload_rate: u64,
+    /// When the connection was established.
+    pub connected_at: Instant,
+    /// Whether we currently unchoke the peer.
+    pub unchoked: bool,
+}
+
+/// The outcome of a re-evaluation: changes to apply, relative to `ChokerPeer::unchoked`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChokeDecision {
+    /// Peers to send `unchoke`.
+    pub unchoke: Vec<PeerKey>,
+    /// Peers to send `choke`.
+    pub choke: Vec<PeerKey>,
+    /// The current optimistic unchoke, if any.
+    pub optimistic: Option<PeerKey>,
+}
+
+/// Choking state of one torrent.
+#[derive(Debug, Clone)]
+pub struct Choker {
+    config: ChokerConfig,
+    optimistic: Option<PeerKey>,
+    next_rechoke: Option<Instant>,
+    next_optimistic: Option<Instant>,
+}
+
+impl Choker {
+    /// A choker that re-evaluates on its first [`Choker::rechoke`] call.
+    pub fn new(config: ChokerConfig) -> Self {
+        Choker {
+            config,
+            optimistic: None,
+            next_rechoke: None,
+            next_optimistic: None,
+        }
+    }
+
+    /// The current optimistic unchoke.
+    pub fn optimistic(&self) -> Option<PeerKey> {
+        self.optimistic
+    }
+
+    /// When [`Choker::rechoke`] should run next (`None` before the first run).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_rechoke
+    }
+
+    /// Whether a re-evaluation is due at `now`.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.next_rechoke.map_or(true, |t| now >= t)
+    }
+
+    /// Re-evaluates who is unchoked. Call when [`Choker::poll_timeout`] fires; calling it
+    /// early (a peer left or became interested) is fine and restarts the 10 s timer.
+    pub fn rechoke(
+        &mut self,
+        peers: &[ChokerPeer],
+        seeding: bool,
+        now: Instant,
+        rng: &mut impl Rng,
+    ) -> ChokeDecision {
+        let rate = |p: &ChokerPeer| {
+            if seeding {
+                p.upload_rate
+            } else {
+                p.download_rate
+            }
+        };
+        // A snubbed peer gives us nothing, so it earns no regular slot while we download.
+        let mut ranked: Vec<&ChokerPeer> = peers
+            .iter()
+            .filter(|p| p.interested && !p.is_seed && (seeding || !p.snubbed))
+            .collect();
+        // Shuffle first so equal rates are ordered at random, then a stable sort.
+        ranked.shuffle(rng);
+        ranked.sort_by_key(|p| std::cmp::Reverse(rate(p)));
+        let regular: Vec<PeerKey> = ranked
+            .iter()
+            .take(self.config.regular_slots)
+            .map(|p| p.key)
+            .collect();
+
+        let current_ok = self.optimistic.is_some_and(|k| {
+            !regular.contains(&k)
+                && peers
+                    .iter()
+                    .any(|p| p.key == k && p.interested && !p.is_seed)
+        });
+        let rotate_due = self.next_optimistic.map_or(true, |t| now >= t);
+        if !current_ok || rotate_due {
+            self.optimistic = self.draw_optimistic(peers, &regular, now, rng);
+            self.next_optimistic = Some(now + self.config.optimistic_interval);
+        }
+        self.next_rechoke = Some(now + self.config.rechoke_interval);
+
+        let wanted = |k: PeerKey| regular.contains(&k) || self.optimistic == Some(k);
+        ChokeDecision {
+            unchoke: peers
+                .iter()
+                .filter(|p| !p.unchoked && wanted(p.key))
+                .map(|p| p.key)
+                .collect(),
+            choke: peers
+                .iter()
+                .filter(|p| p.unchoked && !wanted(p.key))
+                .map(|p| p.key)
+                .collect(),
+            optimistic: self.optimistic,
+        }
+    }
+
+    fn draw_optimistic(
+        &self,
+        peers: &[ChokerPeer],
+        regular: &[PeerKey],
+        now: Instant,
+        rng: &mut impl Rng,
+    ) -> Option<PeerKey> {
+        let weight = |p: &ChokerPeer| {
+            if now.saturating_duration_since(p.connected_at) < self.config.new_peer_window {
+                self.config.new_peer_weight.max(1)
+            } else {
+                1
+            }
+        };
+        let pool: Vec<(&ChokerPeer, u32)> = peers
+            .iter()
+            .filter(|p| p.interested && !p.is_seed && !regular.contains(&p.key))
+            .map(|p| (p, weight(p)))
+            .collect();
+        // Prefer someone other than the current optimistic when there is a choice.
+        let pool: Vec<(&ChokerPeer, u32)> = if pool.len() > 1 {
+            pool.into_iter()
+                .filter(|(p, _)| Some(p.key) != self.optimistic)
+                .collect()
+        } else {
+            pool
+        };
+        let total: u64 = pool.iter().map(|(_, w)| u64::from(*w)).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut ticket = rng.gen_range(0..total);
+        for (p, w) in pool {
+            if ticket < u64::from(w) {
+                return Some(p.key);
+            }
+            ticket -= u64::from(w);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+#[path = "choker_tests.rs"]
+mod tests;

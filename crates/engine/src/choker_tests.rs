@@ -1,0 +1,189 @@
+//! Tests of the choker.
+
+use super::*;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+
+fn peer(key: u32, rate: u64, t0: Instant) -> ChokerPeer {
+    ChokerPeer {
+        key: PeerKey(key),
+        interested: true,
+        snubbed: false,
+        is_seed: false,
+        download_rate: rate,
+        upload_rate: 0,
+        connected_at: t0,
+        unchoked: false,
+    }
+}
+
+fn apply(peers: &mut [ChokerPeer], d: &ChokeDecision) {
+    for p in peers.iter_mut() {
+        if d.unchoke.contains(&p.key) {
+            p.unchoked = true;
+        }
+        if d.choke.contains(&p.key) {
+            p.unchoked = false;
+        }
+    }
+}
+
+fn unchoked(peers: &[ChokerPeer]) -> Vec<u32> {
+    peers
+        .iter()
+        .filter(|p| p.unchoked)
+        .map(|p| p.key.0)
+        .collect()
+}
+
+#[test]
+fn four_fastest_plus_one_optimistic() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..10).map(|i| peer(i, u64::from(i) * 100, t0)).collect();
+    let mut c = Choker::new(ChokerConfig::default());
+    let mut rng = SmallRng::seed_from_u64(1);
+    let d = c.rechoke(&peers, false, t0, &mut rng);
+    apply(&mut peers, &d);
+    let on = unchoked(&peers);
+    assert_eq!(on.len(), 5);
+    for k in [6, 7, 8, 9] {
+        assert!(on.contains(&k));
+    }
+    let opt = d.optimistic.unwrap();
+    assert!(opt.0 < 6);
+    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+}
+
+#[test]
+fn seeding_ranks_by_upload_rate() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..6)
+        .map(|i| ChokerPeer {
+            upload_rate: 1000 - u64::from(i) * 100,
+            download_rate: u64::from(i) * 100,
+            ..peer(i, 0, t0)
+        })
+        .collect();
+    let mut c = Choker::new(ChokerConfig {
+        regular_slots: 2,
+        ..ChokerConfig::default()
+    });
+    let d = c.rechoke(&peers, true, t0, &mut SmallRng::seed_from_u64(3));
+    apply(&mut peers, &d);
+    let on = unchoked(&peers);
+    assert!(on.contains(&0) && on.contains(&1));
+}
+
+#[test]
+fn uninterested_seeds_and_snubbed_get_no_regular_slot() {
+    let t0 = Instant::now();
+    let mut peers = vec![
+        ChokerPeer {
+            interested: false,
+            ..peer(0, 9000, t0)
+        },
+        ChokerPeer {
+            is_seed: true,
+            ..peer(1, 9000, t0)
+        },
+        ChokerPeer {
+            snubbed: true,
+            ..peer(2, 9000, t0)
+        },
+        peer(3, 10, t0),
+    ];
+    let mut c = Choker::new(ChokerConfig::default());
+    let d = c.rechoke(&peers, false, t0, &mut SmallRng::seed_from_u64(3));
+    apply(&mut peers, &d);
+    let on = unchoked(&peers);
+    assert!(on.contains(&3));
+    assert!(!on.contains(&0) && !on.contains(&1));
+    // The snubbed peer can only be the optimistic unchoke.
+    assert_eq!(d.optimistic, Some(PeerKey(2)));
+}
+
+#[test]
+fn optimistic_rotates_every_30_seconds_not_every_10() {
+    let t0 = Instant::now();
+    let old = t0 - Duration::from_secs(1000).min(t0.elapsed());
+    let mut peers: Vec<ChokerPeer> = (0..8).map(|i| peer(i, 0, old)).collect();
+    for p in peers.iter_mut().take(4) {
+        p.download_rate = 1000;
+    }
+    let mut c = Choker::new(ChokerConfig::default());
+    let mut rng = SmallRng::seed_from_u64(5);
+    let first = c.rechoke(&peers, false, t0, &mut rng).optimistic;
+    for s in [10, 20] {
+        let d = c.rechoke(&peers, false, t0 + Duration::from_secs(s), &mut rng);
+        assert_eq!(d.optimistic, first, "kept at {s}s");
+    }
+    let d = c.rechoke(&peers, false, t0 + Duration::from_secs(30), &mut rng);
+    assert!(d.optimistic.is_some());
+    assert_ne!(
+        d.optimistic, first,
+        "rotated at 30s (there are 4 candidates)"
+    );
+}
+
+#[test]
+fn changes_are_relative_to_current_state() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..3).map(|i| peer(i, 100, t0)).collect();
+    let mut c = Choker::new(ChokerConfig {
+        regular_slots: 1,
+        ..ChokerConfig::default()
+    });
+    let mut rng = SmallRng::seed_from_u64(9);
+    let d = c.rechoke(&peers, false, t0, &mut rng);
+    assert_eq!(d.unchoke.len(), 2);
+    assert!(d.choke.is_empty());
+    apply(&mut peers, &d);
+    // Peer 0 becomes uninterested: it gets choked.
+    let was = peers[0].unchoked;
+    peers[0].interested = false;
+    let d = c.rechoke(&peers, false, t0 + Duration::from_secs(10), &mut rng);
+    if was {
+        assert!(d.choke.contains(&PeerKey(0)));
+    }
+    apply(&mut peers, &d);
+    assert!(!peers[0].unchoked);
+}
+
+#[test]
+fn new_peers_are_favoured_for_optimistic() {
+    let t0 = Instant::now() + Duration::from_secs(1000);
+    let old = t0 - Duration::from_secs(500);
+    // 1 new peer vs 3 old ones: weight 3 vs 3, so about half of the draws.
+    let mut peers: Vec<ChokerPeer> = (0..4).map(|i| peer(i, 0, old)).collect();
+    peers[0].connected_at = t0;
+    let config = ChokerConfig {
+        regular_slots: 0,
+        ..ChokerConfig::default()
+    };
+    let mut rng = SmallRng::seed_from_u64(11);
+    let mut new_wins = 0;
+    for _ in 0..1000 {
+        let mut c = Choker::new(config);
+        if c.rechoke(&peers, false, t0, &mut rng).optimistic == Some(PeerKey(0)) {
+            new_wins += 1;
+        }
+    }
+    assert!(
+        (400..600).contains(&new_wins),
+        "new peer drawn {new_wins}/1000"
+    );
+}
+
+#[test]
+fn no_interested_peer_no_unchoke() {
+    let t0 = Instant::now();
+    let peers = vec![ChokerPeer {
+        interested: false,
+        ..peer(0, 0, t0)
+    }];
+    let mut c = Choker::new(ChokerConfig::default());
+    let d = c.rechoke(&peers, false, t0, &mut SmallRng::seed_from_u64(1));
+    assert_eq!(d, ChokeDecision::default());
+    assert!(!c.is_due(t0));
+    assert!(c.is_due(t0 + Duration::from_secs(10)));
+}
