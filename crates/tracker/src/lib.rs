@@ -6,18 +6,30 @@
 //! It must not know about torrent contents, pieces or peer wire messages.
 //!
 //! Layout:
+//! - [`config`]: the serde `Config` and its documented default TOML.
+//! - [`whitelist`]: the info-hash whitelist file.
+//! - [`stats`]: counters, rates, `/stats` JSON and `/metrics` Prometheus text.
 //! - [`types`]: `InfoHash` and `PeerId`.
 //! - [`swarm`]: one torrent's peers of one address family (dense vectors + index).
 //! - [`registry`]: all torrents; announce/scrape/expire as plain functions of their inputs.
 //! - [`udp_codec`]: BEP 15 packets, both directions.
+//! - [`http_parse`]: HTTP/1.x request heads (sans-I/O).
+//! - [`http_query`]: announce/scrape parameters from a query string, byte-exact.
+//! - [`http_response`]: bencoded replies and HTTP framing.
 //! - [`connection_id`]: stateless, unforgeable UDP connection ids.
 #![warn(missing_docs)]
 
+pub mod config;
 pub mod connection_id;
+pub mod http_parse;
+pub mod http_query;
+pub mod http_response;
 pub mod registry;
+pub mod stats;
 pub mod swarm;
 pub mod types;
 pub mod udp_codec;
+pub mod whitelist;
 
 #[cfg(test)]
 mod registry_tests;
