@@ -7,6 +7,10 @@
 
 mod cmd;
 mod exit;
+mod hashing;
+mod progress;
+mod torrent_file;
+mod walk;
 
 use std::process::ExitCode;
 
