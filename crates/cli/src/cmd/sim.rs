@@ -1,12 +1,176 @@
-//! `bitswarm sim` (placeholder until implemented).
+//! `bitswarm sim`: the course's tracker/segment swarm simulation, over threads
+//! (`--ranks N`, or N inferred from the in-files) or over MPI (under `mpirun`).
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bitswarm_cluster::{ClusterError, LocalCluster};
+use bitswarm_swarm::sim::{run_rank, SimConfig, SimError, SimReport};
+
+/// Largest `--ranks` accepted (each rank is two threads).
+const MAX_LOCAL_RANKS: usize = 4096;
+
+/// Client rows shown in the summary on stderr (all of them are in `--report`).
+const SUMMARY_ROWS: usize = 20;
 
 /// Arguments of `bitswarm sim`.
 #[derive(clap::Args, Debug)]
-pub struct SimArgs {}
+#[command(after_help = "\
+Rank 0 is the tracker; every rank R >= 1 is a client that reads DIR/in<R>.txt and writes
+DIR/client<R>_<file> for each file it wants.
+
+How many ranks:
+  under mpirun (mpirun -np N bitswarm sim, or a symlink named tema2): one rank per process
+  --ranks N: N ranks as threads of this process
+  otherwise: N = K + 1, where in<K>.txt is the highest-numbered in-file in DIR
+
+Exit codes: 0 done; 2 bad input (inR.txt:LINE: ...) or a failed run.")]
+pub struct SimArgs {
+    /// Folder with in1.txt, in2.txt, ...; outputs are written there too.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// Run N ranks (tracker + N-1 clients) as threads of this process.
+    #[arg(long, value_name = "N")]
+    pub ranks: Option<usize>,
+    /// Also write the run's report as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Fail if the run takes longer than this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+    /// Do not print the summary on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
 /// Run `bitswarm sim`.
-pub fn run(_args: SimArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("'sim' is not implemented yet")
+pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg = SimConfig::new(&args.dir);
+    cfg.timeout = Duration::from_secs(args.timeout.max(1));
+
+    #[cfg(feature = "mpi")]
+    if args.ranks.is_none() && bitswarm_cluster::launched_by_mpirun() {
+        let cluster = bitswarm_cluster::MpiCluster::init().context("cannot start MPI")?;
+        if cluster.size() > 1 {
+            return run_mpi(cluster, &cfg, &args);
+        }
+        // A world of one: finalise MPI and run every rank here.
+        drop(cluster);
+    }
+
+    let ranks = match args.ranks {
+        Some(n) if (2..=MAX_LOCAL_RANKS).contains(&n) => n,
+        Some(n) => anyhow::bail!("--ranks {n}: must be 2 to {MAX_LOCAL_RANKS} (a tracker and at least one client)"),
+        None => infer_ranks(&args.dir)?,
+    };
+    run_local(ranks, &cfg, &args)
+}
+
+/// N = K + 1 for the highest K with `in<K>.txt` in `dir`.
+fn infer_ranks(dir: &Path) -> anyhow::Result<usize> {
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?;
+    let highest = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            name.strip_prefix("in")?.strip_suffix(".txt")?.parse::<usize>().ok()
+        })
+        .filter(|&k| k >= 1)
+        .max();
+    match highest {
+        Some(k) if k < MAX_LOCAL_RANKS => Ok(k + 1),
+        Some(k) => anyhow::bail!("in{k}.txt: too many clients for one process (at most {})", MAX_LOCAL_RANKS - 1),
+        None => anyhow::bail!(
+            "no in<R>.txt files in {}: run it in a folder of in-files, pass --dir DIR, or --ranks N",
+            dir.display()
+        ),
+    }
+}
+
+fn run_local(ranks: usize, cfg: &SimConfig, args: &SimArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let cluster = LocalCluster::new(ranks).stack_size(cfg.stack_size);
+    let results = cluster.run(|comm| run_rank(comm, cfg));
+    let mut report = None;
+    let mut errors: Vec<anyhow::Error> = Vec::new();
+    let mut echoes: Vec<anyhow::Error> = Vec::new();
+    for (rank, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(Ok(Some(r))) if rank == 0 => report = Some(r),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.is_echo_of_abort() || matches!(e, SimError::InputRejected { .. }) => {
+                echoes.push(e.into())
+            }
+            Ok(Err(e)) => errors.push(e.into()),
+            Err(e @ ClusterError::Aborted { .. }) => echoes.push(e.into()),
+            Err(e) => errors.push(e.into()),
+        }
+    }
+    if let Some(e) = errors.into_iter().next().or_else(|| echoes.into_iter().next()) {
+        return Err(e);
+    }
+    let mut report = report.context("rank 0 ended without a report")?;
+    report.backend = "local".into();
+    report.wall_seconds = started.elapsed().as_secs_f64();
+    publish(&report, args)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print the summary and write the JSON report.
+fn publish(report: &SimReport, args: &SimArgs) -> anyhow::Result<()> {
+    if !args.quiet {
+        eprint!("{}", report.summary(SUMMARY_ROWS));
+    }
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(report).context("cannot encode the report")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write the report {}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "mpi")]
+fn run_mpi(
+    cluster: bitswarm_cluster::MpiCluster,
+    cfg: &SimConfig,
+    args: &SimArgs,
+) -> anyhow::Result<ExitCode> {
+    use bitswarm_cluster::Comm;
+
+    let started = Instant::now();
+    let deadline = Some(started + cfg.timeout);
+    let comm = cluster.comm();
+    let rank = comm.rank();
+    match run_rank(comm, cfg) {
+        Ok(report) => {
+            if let Some(mut report) = report {
+                report.backend = "mpi".into();
+                report.wall_seconds = started.elapsed().as_secs_f64();
+                if let Err(e) = publish(&report, args) {
+                    comm.abort(&format!("{e:#}"));
+                    return Err(e);
+                }
+            }
+            cluster.finish(deadline).context("MPI shutdown")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        // Bad input: every rank stopped in agreement; rank 0 says why, the others exit 2.
+        Err(e) if e.is_coordinated() => {
+            let _ = cluster.finish(deadline);
+            if rank == 0 {
+                Err(e.into())
+            } else {
+                Ok(ExitCode::from(2))
+            }
+        }
+        // Anything else already aborted the world (MPI_Abort does not return).
+        Err(e) => {
+            comm.abort(&format!("rank {rank}: {e}"));
+            Err(e.into())
+        }
+    }
 }
