@@ -3,7 +3,8 @@
 //! This crate owns the decisions of a BitTorrent client: which pieces a peer has
 //! ([`Bitfield`]), which blocks to request from whom ([`PiecePicker`]), how many requests
 //! to keep in flight and when they time out ([`RequestQueue`]), who we upload to
-//! ([`Choker`]), transfer rates ([`RateMeter`]) and when a peer is banned ([`PeerScore`]).
+//! ([`Choker`]), transfer rates ([`RateMeter`]), when a peer is banned ([`PeerScore`]),
+//! and the protocol state of one connection ([`PeerSession`]).
 //!
 //! It must not do I/O, read the clock, draw its own randomness, spawn threads or await:
 //! time comes in as `Instant` arguments and randomness as `&mut impl rand::Rng`, so every
@@ -19,6 +20,9 @@
 //! - [`choker`] — [`Choker`] (tit-for-tat, optimistic unchoke).
 //! - [`rate`] — [`RateMeter`].
 //! - [`score`] — [`PeerScore`], [`Fault`].
+//! - [`session`] — [`PeerSession`], the per-peer protocol state machine (inputs
+//!   `handle_*`, outputs `poll_*`); its config, events and close reasons in
+//!   [`session_types`].
 #![warn(missing_docs)]
 
 pub mod bitfield;
@@ -29,6 +33,8 @@ mod rarity;
 pub mod rate;
 pub mod request_queue;
 pub mod score;
+pub mod session;
+pub mod session_types;
 
 pub use bitfield::{Bitfield, BitfieldError};
 pub use choker::{ChokeDecision, Choker, ChokerConfig, ChokerPeer};
@@ -37,6 +43,8 @@ pub use picker::{BlockReceived, PickFor, PickerConfig, PickerError, PiecePicker}
 pub use rate::RateMeter;
 pub use request_queue::{RequestQueue, RequestQueueConfig, UnrequestedBlock};
 pub use score::{Fault, PeerScore, DEFAULT_BAN_THRESHOLD};
+pub use session::PeerSession;
+pub use session_types::{CloseReason, Role, SessionConfig, SessionEvent};
 
 /// The caller's handle for a connected peer (an index into its own peer table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

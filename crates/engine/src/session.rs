@@ -1,0 +1,598 @@
+//! The per-peer protocol state machine, sans I/O (quinn-proto style).
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bitswarm_wire::{
+    BlockInfo, ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, HANDSHAKE_LEN,
+};
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::bitfield::Bitfield;
+use crate::geometry::BLOCK_LEN;
+use crate::rate::RateMeter;
+use crate::request_queue::{RequestQueue, RequestQueueConfig};
+use crate::session_types::{CloseReason, Role, SessionConfig, SessionEvent};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Handshake,
+    FirstMessage,
+    Running,
+    Closed,
+}
+
+/// One peer connection's protocol state: handshake, choke/interest flags, the peer's
+/// pieces, our requests to it and its requests to us.
+///
+/// The session never touches a socket or a clock. Its methods fall in four groups:
+/// - **getters**: [`is_closed`](Self::is_closed), [`peer_pieces`](Self::peer_pieces),
+///   [`peer_choking`](Self::peer_choking), [`fast`](Self::fast),
+///   [`requests`](Self::requests), [`download_rate`](Self::download_rate), …
+/// - **inputs** (something happened): [`handle_bytes`](Self::handle_bytes) (bytes read
+///   from the socket), [`handle_timeout`](Self::handle_timeout) (the instant returned by
+///   `poll_timeout` passed), [`handle_piece_verified`](Self::handle_piece_verified) (we
+///   completed a piece: announce it).
+/// - **commands** (the torrent decided something): [`send_pieces`](Self::send_pieces),
+///   [`set_interested`](Self::set_interested), [`set_choking`](Self::set_choking),
+///   [`request`](Self::request), [`cancel`](Self::cancel),
+///   [`send_block`](Self::send_block), [`reject`](Self::reject),
+///   [`send_allowed_fast`](Self::send_allowed_fast),
+///   [`send_extended`](Self::send_extended), [`close`](Self::close).
+/// - **outputs**: [`poll_event`](Self::poll_event), [`poll_transmit`](Self::poll_transmit),
+///   [`poll_timeout`](Self::poll_timeout).
+///
+/// Drain order after every input or command: first `poll_event` until `None` (events
+/// may lead to commands, which queue more bytes), then `poll_transmit` until `None` and
+/// write the bytes in order, then re-arm the timer with `poll_timeout`. After
+/// [`SessionEvent::Closed`], send what `poll_transmit` still yields and drop the socket.
+#[derive(Debug)]
+pub struct PeerSession {
+    config: SessionConfig,
+    decoder: MessageDecoder,
+    phase: Phase,
+    started: Instant,
+    recv: BytesMut,
+    send: VecDeque<Bytes>,
+    events: VecDeque<SessionEvent>,
+    fast: bool,
+    extended: bool,
+    am_choking: bool,
+    am_interested: bool,
+    peer_choking: bool,
+    peer_interested: bool,
+    peer_pieces: Bitfield,
+    requests: RequestQueue,
+    incoming: VecDeque<BlockInfo>,
+    granted_fast: Vec<u32>,
+    last_sent: Instant,
+    last_received: Instant,
+    download: RateMeter,
+    upload: RateMeter,
+}
+
+impl PeerSession {
+    /// A session starting at `now`. An outgoing session queues its handshake at once.
+    pub fn new(config: SessionConfig, now: Instant) -> Self {
+        let piece_count = config.piece_count;
+        let mut s = PeerSession {
+            decoder: MessageDecoder::new(Limits::for_pieces(piece_count)),
+            phase: Phase::Handshake,
+            started: now,
+            recv: BytesMut::new(),
+            send: VecDeque::new(),
+            events: VecDeque::new(),
+            fast: false,
+            extended: false,
+            am_choking: true,
+            am_interested: false,
+            peer_choking: true,
+            peer_interested: false,
+            peer_pieces: Bitfield::new(piece_count),
+            requests: RequestQueue::new(RequestQueueConfig::default()),
+            incoming: VecDeque::new(),
+            granted_fast: Vec::new(),
+            last_sent: now,
+            last_received: now,
+            download: RateMeter::new(now),
+            upload: RateMeter::new(now),
+            config,
+        };
+        if s.config.role == Role::Outgoing {
+            s.queue_handshake();
+        }
+        s
+    }
+
+    // ---- getters ----
+
+    /// Whether the session is over.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// Whether the handshake completed.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.phase, Phase::FirstMessage | Phase::Running)
+    }
+
+    /// Whether both sides enabled the BEP 6 fast extension.
+    pub fn fast(&self) -> bool {
+        self.fast
+    }
+
+    /// The pieces the peer announced.
+    pub fn peer_pieces(&self) -> &Bitfield {
+        &self.peer_pieces
+    }
+
+    /// Whether the peer chokes us.
+    pub fn peer_choking(&self) -> bool {
+        self.peer_choking
+    }
+
+    /// Whether the peer is interested in us.
+    pub fn peer_interested(&self) -> bool {
+        self.peer_interested
+    }
+
+    /// Whether we choke the peer.
+    pub fn am_choking(&self) -> bool {
+        self.am_choking
+    }
+
+    /// Whether we are interested in the peer.
+    pub fn am_interested(&self) -> bool {
+        self.am_interested
+    }
+
+    /// Our requests in flight to the peer (depth, snubbing).
+    pub fn requests(&self) -> &RequestQueue {
+        &self.requests
+    }
+
+    /// Payload download rate from this peer (10 s average), bytes/s.
+    pub fn download_rate(&self, now: Instant) -> u64 {
+        self.download.average(now)
+    }
+
+    /// Payload upload rate to this peer (10 s average), bytes/s.
+    pub fn upload_rate(&self, now: Instant) -> u64 {
+        self.upload.average(now)
+    }
+
+    /// How many more requests to send now, by the adaptive queue depth.
+    pub fn request_slots(&self, now: Instant) -> usize {
+        self.requests.free_slots(self.download.average(now))
+    }
+
+    // ---- outputs ----
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next bytes to write to the socket, if any.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.send.pop_front()
+    }
+
+    /// When [`PeerSession::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Closed => None,
+            Phase::Handshake => Some(self.started + self.config.handshake_timeout),
+            _ => {
+                let keep_alive = self.last_sent + self.config.keep_alive_interval;
+                let idle = self.last_received + self.config.idle_timeout;
+                let t = keep_alive.min(idle);
+                Some(self.requests.poll_timeout().map_or(t, |r| r.min(t)))
+            }
+        }
+    }
+
+    // ---- inputs ----
+
+    /// Bytes arrived from the peer.
+    pub fn handle_bytes(&mut self, bytes: &[u8], now: Instant) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.last_received = now;
+        self.recv.extend_from_slice(bytes);
+        if self.phase == Phase::Handshake {
+            match Handshake::decode(&self.recv) {
+                Ok(None) => return,
+                Ok(Some(h)) => {
+                    self.recv.advance(HANDSHAKE_LEN);
+                    if !self.on_handshake(h) {
+                        return;
+                    }
+                }
+                Err(e) => return self.close_with(e.into()),
+            }
+        }
+        while self.phase != Phase::Closed {
+            match self.decoder.decode(&mut self.recv) {
+                Ok(Some(msg)) => self.on_message(msg, now),
+                Ok(None) => break,
+                Err(e) => self.close_with(e.into()),
+            }
+        }
+    }
+
+    /// The timer returned by [`PeerSession::poll_timeout`] fired.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Closed => {}
+            Phase::Handshake => {
+                if now >= self.started + self.config.handshake_timeout {
+                    self.close_with(CloseReason::HandshakeTimeout);
+                }
+            }
+            _ => {
+                if now >= self.last_received + self.config.idle_timeout {
+                    return self.close_with(CloseReason::Idle);
+                }
+                let expired = self.requests.handle_timeout(now);
+                if !expired.is_empty() {
+                    self.events.push_back(SessionEvent::TimedOut(expired));
+                }
+                if now >= self.last_sent + self.config.keep_alive_interval {
+                    self.queue(&Message::KeepAlive, now);
+                }
+            }
+        }
+    }
+
+    /// We verified `piece`: tell the peer.
+    pub fn handle_piece_verified(&mut self, piece: u32, now: Instant) {
+        if self.is_connected() {
+            self.queue(&Message::Have(piece), now);
+        }
+    }
+
+    // ---- commands ----
+
+    /// Announces our pieces, then sends our extension handshake (if both sides support
+    /// BEP 10). Call exactly once, right after [`SessionEvent::Connected`]. Uses
+    /// `have_all`/`have_none` when the fast extension is on.
+    pub fn send_pieces(&mut self, have: &Bitfield, now: Instant) {
+        let msg = if self.fast && have.is_full() {
+            Message::HaveAll
+        } else if self.fast && have.none() {
+            Message::HaveNone
+        } else {
+            Message::Bitfield(Bytes::copy_from_slice(have.as_bytes()))
+        };
+        self.queue(&msg, now);
+        // The extension handshake follows the bitfield, as libtorrent orders them.
+        if self.extended {
+            if let Some(ext) = self.config.extension_handshake.clone() {
+                self.queue(&ext.to_message(), now);
+            }
+        }
+    }
+
+    /// Tells the peer whether we want its pieces (sent only on change).
+    pub fn set_interested(&mut self, interested: bool, now: Instant) {
+        if self.am_interested != interested {
+            self.am_interested = interested;
+            let msg = if interested {
+                Message::Interested
+            } else {
+                Message::NotInterested
+            };
+            self.queue(&msg, now);
+        }
+    }
+
+    /// Chokes or unchokes the peer (sent only on change). Choking drops the peer's
+    /// pending requests, answering each with a reject under the fast extension, except
+    /// those for pieces we granted as allowed-fast.
+    pub fn set_choking(&mut self, choking: bool, now: Instant) {
+        if self.am_choking == choking {
+            return;
+        }
+        self.am_choking = choking;
+        if !choking {
+            return self.queue(&Message::Unchoke, now);
+        }
+        self.queue(&Message::Choke, now);
+        let pending: Vec<BlockInfo> = self.incoming.drain(..).collect();
+        for b in pending {
+            if self.granted_fast.contains(&b.piece) {
+                self.incoming.push_back(b);
+            } else if self.fast {
+                self.queue(&Message::RejectRequest(b), now);
+            }
+        }
+    }
+
+    /// Requests a block (the caller picked it and checked `request_slots`).
+    pub fn request(&mut self, block: BlockInfo, now: Instant) {
+        self.requests.on_sent(block, now);
+        self.queue(&Message::Request(block), now);
+    }
+
+    /// Cancels one of our requests (endgame: the block arrived from someone else).
+    /// Under the fast extension the peer still answers with the piece or a reject, so
+    /// the request stays tracked until then.
+    pub fn cancel(&mut self, block: BlockInfo, now: Instant) {
+        if self.requests.contains(&block) {
+            if !self.fast {
+                self.requests.remove(&block);
+            }
+            self.queue(&Message::Cancel(block), now);
+        }
+    }
+
+    /// Sends a block the peer requested. Returns false (and sends nothing) if the
+    /// request is no longer pending (cancelled, or choked meanwhile).
+    pub fn send_block(&mut self, block: BlockInfo, data: Bytes, now: Instant) -> bool {
+        let Some(i) = self.incoming.iter().position(|b| *b == block) else {
+            return false;
+        };
+        self.incoming.remove(i);
+        self.upload.record(data.len() as u64, now);
+        self.queue(
+            &Message::Piece {
+                piece: block.piece,
+                offset: block.offset,
+                data,
+            },
+            now,
+        );
+        true
+    }
+
+    /// Refuses a pending request of the peer (reject under the fast extension).
+    pub fn reject(&mut self, block: BlockInfo, now: Instant) {
+        if let Some(i) = self.incoming.iter().position(|b| *b == block) {
+            self.incoming.remove(i);
+            if self.fast {
+                self.queue(&Message::RejectRequest(block), now);
+            }
+        }
+    }
+
+    /// Grants the peer allowed-fast pieces (BEP 6); ignored without the fast extension.
+    pub fn send_allowed_fast(&mut self, pieces: &[u32], now: Instant) {
+        if !self.fast {
+            return;
+        }
+        for &p in pieces.iter().take(self.config.max_hints) {
+            if !self.granted_fast.contains(&p) {
+                self.granted_fast.push(p);
+                self.queue(&Message::AllowedFast(p), now);
+            }
+        }
+    }
+
+    /// Sends an extended message with the peer's id for that extension.
+    pub fn send_extended(&mut self, id: u8, payload: Bytes, now: Instant) {
+        if self.extended {
+            self.queue(&Message::Extended { id, payload }, now);
+        }
+    }
+
+    /// Closes the session.
+    pub fn close(&mut self) {
+        self.close_with(CloseReason::Local);
+    }
+
+    // ---- internals ----
+
+    fn queue(&mut self, msg: &Message, now: Instant) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.send.push_back(msg.to_bytes());
+        self.last_sent = now;
+    }
+
+    fn queue_handshake(&mut self) {
+        let h = Handshake::new(
+            self.config.reserved,
+            self.config.info_hash,
+            self.config.peer_id,
+        );
+        self.send.push_back(Bytes::copy_from_slice(&h.encode()));
+    }
+
+    fn close_with(&mut self, reason: CloseReason) {
+        if self.phase != Phase::Closed {
+            self.phase = Phase::Closed;
+            self.events.push_back(SessionEvent::Closed(reason));
+        }
+    }
+
+    fn on_handshake(&mut self, h: Handshake) -> bool {
+        if h.info_hash != self.config.info_hash {
+            self.close_with(CloseReason::WrongInfoHash);
+            return false;
+        }
+        if self.config.role == Role::Incoming {
+            self.queue_handshake();
+        }
+        self.fast = self.config.reserved.fast() && h.reserved.fast();
+        self.extended =
+            self.config.reserved.extension_protocol() && h.reserved.extension_protocol();
+        self.phase = Phase::FirstMessage;
+        self.events.push_back(SessionEvent::Connected {
+            peer_id: h.peer_id,
+            reserved: h.reserved,
+        });
+        true
+    }
+
+    fn protocol(&mut self, what: &'static str) {
+        self.close_with(CloseReason::Protocol(what));
+    }
+
+    fn valid_request(&self, b: &BlockInfo) -> bool {
+        b.piece < self.config.piece_count && b.length > 0 && b.length <= BLOCK_LEN
+    }
+
+    fn on_message(&mut self, msg: Message, now: Instant) {
+        // BEP 3: the bitfield "is only ever sent as the first message". Clients differ on
+        // whether the BEP 10 handshake (or a DHT port) comes before it, so those do not
+        // end the window.
+        let first = self.phase == Phase::FirstMessage;
+        if first
+            && !matches!(
+                msg,
+                Message::KeepAlive | Message::Extended { .. } | Message::Port(_)
+            )
+        {
+            self.phase = Phase::Running;
+        }
+        match msg {
+            Message::KeepAlive => {}
+            Message::Bitfield(bytes) if first => {
+                match Bitfield::from_bytes(&bytes, self.config.piece_count) {
+                    Ok(b) => self.set_peer_pieces(b),
+                    Err(e) => self.close_with(e.into()),
+                }
+            }
+            Message::HaveAll | Message::HaveNone if first && self.fast => {
+                let n = self.config.piece_count;
+                let all = matches!(msg, Message::HaveAll);
+                self.set_peer_pieces(if all {
+                    Bitfield::full(n)
+                } else {
+                    Bitfield::new(n)
+                });
+            }
+            Message::Bitfield(_) | Message::HaveAll | Message::HaveNone => {
+                self.protocol("piece set announced twice, late, or without fast extension")
+            }
+            Message::Have(p) => {
+                if p >= self.config.piece_count {
+                    return self.protocol("have for a piece out of range");
+                }
+                if self.peer_pieces.set(p, true) {
+                    self.events.push_back(SessionEvent::Have(p));
+                }
+            }
+            Message::Choke => {
+                self.peer_choking = true;
+                let dropped = if self.fast {
+                    Vec::new()
+                } else {
+                    self.requests.drain()
+                };
+                self.events.push_back(SessionEvent::Choked { dropped });
+            }
+            Message::Unchoke => {
+                self.peer_choking = false;
+                self.events.push_back(SessionEvent::Unchoked);
+            }
+            Message::Interested | Message::NotInterested => {
+                self.peer_interested = matches!(msg, Message::Interested);
+                self.events
+                    .push_back(SessionEvent::Interest(self.peer_interested));
+            }
+            Message::Request(b) => self.on_request(b, now),
+            Message::Cancel(b) => {
+                if let Some(i) = self.incoming.iter().position(|x| *x == b) {
+                    self.incoming.remove(i);
+                    if self.fast {
+                        self.queue(&Message::RejectRequest(b), now);
+                    }
+                    self.events.push_back(SessionEvent::Cancelled(b));
+                }
+            }
+            Message::Piece {
+                piece,
+                offset,
+                data,
+            } => {
+                let block = BlockInfo {
+                    piece,
+                    offset,
+                    length: data.len() as u32,
+                };
+                match self.requests.on_block(&block, now) {
+                    Ok(_) => {
+                        self.download.record(data.len() as u64, now);
+                        self.events.push_back(SessionEvent::Block { block, data });
+                    }
+                    // BEP 6: "if a peer receives a piece that was never requested, the
+                    // peer MUST close the connection". Without it, a block racing a
+                    // choke that dropped its request is simply discarded.
+                    Err(_) if self.fast => self.protocol("piece that was never requested"),
+                    Err(_) => {}
+                }
+            }
+            Message::RejectRequest(b) if self.fast => {
+                if self.requests.remove(&b) {
+                    self.events.push_back(SessionEvent::Rejected(b));
+                } else {
+                    self.protocol("reject for a request never sent");
+                }
+            }
+            Message::AllowedFast(p) | Message::SuggestPiece(p) if self.fast => {
+                if p >= self.config.piece_count {
+                    return self.protocol("hint for a piece out of range");
+                }
+                self.events.push_back(match msg {
+                    Message::AllowedFast(_) => SessionEvent::AllowedFast(p),
+                    _ => SessionEvent::Suggest(p),
+                });
+            }
+            Message::RejectRequest(_) | Message::AllowedFast(_) | Message::SuggestPiece(_) => {
+                self.protocol("fast extension message without fast extension")
+            }
+            Message::Port(port) => self.events.push_back(SessionEvent::DhtPort(port)),
+            Message::Extended { id, payload } => self.on_extended(id, payload),
+        }
+    }
+
+    fn set_peer_pieces(&mut self, pieces: Bitfield) {
+        self.peer_pieces = pieces.clone();
+        self.events.push_back(SessionEvent::PeerPieces(pieces));
+    }
+
+    fn on_request(&mut self, b: BlockInfo, now: Instant) {
+        if !self.valid_request(&b) {
+            return self.protocol("request out of range or larger than 16 KiB");
+        }
+        let allowed = !self.am_choking || self.granted_fast.contains(&b.piece);
+        if !allowed || self.incoming.len() >= self.config.max_incoming_requests {
+            if self.fast {
+                self.queue(&Message::RejectRequest(b), now);
+            }
+            return;
+        }
+        if !self.incoming.contains(&b) {
+            self.incoming.push_back(b);
+            self.events.push_back(SessionEvent::Request(b));
+        }
+    }
+
+    fn on_extended(&mut self, id: u8, payload: Bytes) {
+        if !self.extended {
+            return self.protocol("extended message without extension protocol");
+        }
+        if id != 0 {
+            return self
+                .events
+                .push_back(SessionEvent::Extended { id, payload });
+        }
+        match ExtensionHandshake::decode(&payload) {
+            Ok(h) => {
+                if let Some(q) = h.reqq {
+                    self.requests.set_peer_reqq(q);
+                }
+                self.events.push_back(SessionEvent::ExtensionHandshake(h));
+            }
+            Err(_) => self.protocol("invalid extension handshake"),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

@@ -1,0 +1,331 @@
+//! Two sessions talking to each other in memory, on a virtual clock.
+
+use std::time::Duration;
+
+use bitswarm_wire::{ExtensionHandshake, Reserved};
+
+use super::*;
+
+const N: u32 = 20;
+const IH: [u8; 20] = [7; 20];
+
+fn config(role: Role, id: u8) -> SessionConfig {
+    let mut c = SessionConfig::new(role, IH, [id; 20], N);
+    c.extension_handshake = Some(ExtensionHandshake {
+        reqq: Some(100),
+        ..Default::default()
+    });
+    c
+}
+
+/// Moves every queued byte from `from` to `to`.
+fn pump(from: &mut PeerSession, to: &mut PeerSession, now: Instant) {
+    while let Some(bytes) = from.poll_transmit() {
+        to.handle_bytes(&bytes, now);
+    }
+}
+
+fn events(s: &mut PeerSession) -> Vec<SessionEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+/// Handshakes done, no pieces announced yet.
+fn handshaken_pair(now: Instant) -> (PeerSession, PeerSession) {
+    let mut a = PeerSession::new(config(Role::Outgoing, 1), now);
+    let mut b = PeerSession::new(config(Role::Incoming, 2), now);
+    pump(&mut a, &mut b, now);
+    pump(&mut b, &mut a, now);
+    (a, b)
+}
+
+/// Handshakes done, both announced `have_none` and their extension handshakes.
+fn connected_pair(now: Instant) -> (PeerSession, PeerSession) {
+    let (mut a, mut b) = handshaken_pair(now);
+    a.send_pieces(&Bitfield::new(N), now);
+    b.send_pieces(&Bitfield::new(N), now);
+    pump(&mut a, &mut b, now);
+    pump(&mut b, &mut a, now);
+    (a, b)
+}
+
+fn block(piece: u32) -> BlockInfo {
+    BlockInfo {
+        piece,
+        offset: 0,
+        length: BLOCK_LEN,
+    }
+}
+
+#[test]
+fn handshake_negotiates_fast_and_extensions() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    assert!(a.is_connected() && b.is_connected());
+    assert!(a.fast() && b.fast());
+    let ea = events(&mut a);
+    assert!(matches!(ea[0], SessionEvent::Connected { peer_id, .. } if peer_id == [2; 20]));
+    assert!(ea
+        .iter()
+        .any(|e| matches!(e, SessionEvent::ExtensionHandshake(h) if h.reqq == Some(100))));
+    assert!(matches!(events(&mut b)[0], SessionEvent::Connected { .. }));
+}
+
+#[test]
+fn fast_is_off_unless_both_set_it() {
+    let t0 = Instant::now();
+    let mut a = PeerSession::new(config(Role::Outgoing, 1), t0);
+    let mut cb = config(Role::Incoming, 2);
+    cb.reserved = Reserved::NONE;
+    let mut b = PeerSession::new(cb, t0);
+    pump(&mut a, &mut b, t0);
+    pump(&mut b, &mut a, t0);
+    assert!(!a.fast() && !b.fast());
+}
+
+#[test]
+fn wrong_info_hash_closes() {
+    let t0 = Instant::now();
+    let mut a = PeerSession::new(config(Role::Outgoing, 1), t0);
+    let mut cb = config(Role::Incoming, 2);
+    cb.info_hash = [9; 20];
+    let mut b = PeerSession::new(cb, t0);
+    pump(&mut a, &mut b, t0);
+    assert_eq!(
+        events(&mut b),
+        vec![SessionEvent::Closed(CloseReason::WrongInfoHash)]
+    );
+    assert!(b.poll_transmit().is_none(), "no handshake sent back");
+}
+
+#[test]
+fn have_all_request_piece_flow() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = handshaken_pair(t0);
+    events(&mut a);
+    events(&mut b);
+    b.send_pieces(&Bitfield::full(N), t0);
+    a.send_pieces(&Bitfield::new(N), t0);
+    pump(&mut b, &mut a, t0);
+    pump(&mut a, &mut b, t0);
+    // have_all / have_none, then the extension handshake.
+    let ea = events(&mut a);
+    assert_eq!(ea[0], SessionEvent::PeerPieces(Bitfield::full(N)));
+    assert!(matches!(ea[1], SessionEvent::ExtensionHandshake(_)));
+    assert_eq!(
+        events(&mut b)[0],
+        SessionEvent::PeerPieces(Bitfield::new(N))
+    );
+
+    a.set_interested(true, t0);
+    pump(&mut a, &mut b, t0);
+    assert_eq!(events(&mut b), vec![SessionEvent::Interest(true)]);
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    assert_eq!(events(&mut a), vec![SessionEvent::Unchoked]);
+
+    assert_eq!(a.request_slots(t0), 2);
+    a.request(block(3), t0);
+    pump(&mut a, &mut b, t0);
+    assert_eq!(events(&mut b), vec![SessionEvent::Request(block(3))]);
+    let data = Bytes::from(vec![5u8; BLOCK_LEN as usize]);
+    assert!(b.send_block(block(3), data.clone(), t0));
+    assert!(!b.send_block(block(3), data.clone(), t0), "answered once");
+    let t1 = t0 + Duration::from_millis(100);
+    pump(&mut b, &mut a, t1);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::Block {
+            block: block(3),
+            data
+        }]
+    );
+    assert!(a.requests().is_empty());
+    a.handle_piece_verified(3, t1);
+    pump(&mut a, &mut b, t1);
+    assert_eq!(events(&mut b), vec![SessionEvent::Have(3)]);
+}
+
+#[test]
+fn unrequested_piece_closes_under_fast() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    events(&mut a);
+    b.incoming.push_back(block(1)); // pretend a asked
+    b.send_block(block(1), Bytes::from(vec![0; BLOCK_LEN as usize]), t0);
+    pump(&mut b, &mut a, t0);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::Closed(CloseReason::Protocol(
+            "piece that was never requested"
+        ))]
+    );
+}
+
+#[test]
+fn choked_peer_requests_are_rejected_except_allowed_fast() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    events(&mut a);
+    events(&mut b);
+    b.send_allowed_fast(&[4], t0);
+    pump(&mut b, &mut a, t0);
+    assert_eq!(events(&mut a), vec![SessionEvent::AllowedFast(4)]);
+    a.request(block(4), t0);
+    a.request(block(5), t0);
+    pump(&mut a, &mut b, t0);
+    assert_eq!(events(&mut b), vec![SessionEvent::Request(block(4))]);
+    pump(&mut b, &mut a, t0);
+    assert_eq!(events(&mut a), vec![SessionEvent::Rejected(block(5))]);
+    assert_eq!(a.requests().len(), 1);
+}
+
+#[test]
+fn cancel_is_answered_with_reject_under_fast() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    a.request(block(2), t0);
+    pump(&mut a, &mut b, t0);
+    events(&mut a);
+    events(&mut b);
+    a.cancel(block(2), t0);
+    assert_eq!(a.requests().len(), 1, "still tracked until answered");
+    pump(&mut a, &mut b, t0);
+    assert_eq!(events(&mut b), vec![SessionEvent::Cancelled(block(2))]);
+    pump(&mut b, &mut a, t0);
+    assert_eq!(events(&mut a), vec![SessionEvent::Rejected(block(2))]);
+    assert!(a.requests().is_empty());
+}
+
+#[test]
+fn bad_bitfield_and_late_bitfield_close() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = handshaken_pair(t0);
+    events(&mut a);
+    // spare bits set: N = 20 -> 3 bytes, last nibble must be zero
+    let bad = Message::Bitfield(Bytes::from_static(&[0xFF, 0xFF, 0xFF]));
+    a.handle_bytes(&bad.to_bytes(), t0);
+    assert!(matches!(
+        events(&mut a)[..],
+        [SessionEvent::Closed(CloseReason::Bitfield(_))]
+    ));
+
+    let _ = &mut b;
+    let (mut a, _b) = connected_pair(t0);
+    events(&mut a);
+    a.handle_bytes(&Message::Have(1).to_bytes(), t0);
+    a.handle_bytes(&Message::HaveAll.to_bytes(), t0);
+    let ev = events(&mut a);
+    assert_eq!(ev[0], SessionEvent::Have(1));
+    assert!(matches!(
+        ev[1],
+        SessionEvent::Closed(CloseReason::Protocol(_))
+    ));
+}
+
+#[test]
+fn oversized_message_closes() {
+    let t0 = Instant::now();
+    let (mut a, _b) = connected_pair(t0);
+    events(&mut a);
+    a.handle_bytes(&[0x00, 0x10, 0x00, 0x00, 7], t0);
+    assert!(matches!(
+        events(&mut a)[..],
+        [SessionEvent::Closed(CloseReason::Decode(_))]
+    ));
+    assert!(a.is_closed());
+    assert_eq!(a.poll_timeout(), None);
+}
+
+#[test]
+fn timers_keep_alive_request_timeout_idle() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    events(&mut a);
+    while a.poll_transmit().is_some() {}
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    events(&mut a);
+    a.request(block(1), t0);
+    while a.poll_transmit().is_some() {}
+    // Request timeout (60 s) comes first.
+    let t = a.poll_timeout().unwrap();
+    assert_eq!(t, t0 + Duration::from_secs(60));
+    a.handle_timeout(t);
+    assert_eq!(events(&mut a), vec![SessionEvent::TimedOut(vec![block(1)])]);
+    assert!(a.requests().is_snubbed());
+    // Keep-alive at 120 s.
+    let t = a.poll_timeout().unwrap();
+    assert_eq!(t, t0 + Duration::from_secs(120));
+    a.handle_timeout(t);
+    assert_eq!(a.poll_transmit().as_deref(), Some(&[0u8, 0, 0, 0][..]));
+    // Idle close at 180 s after the last byte received.
+    let t = a.poll_timeout().unwrap();
+    assert_eq!(t, t0 + Duration::from_secs(180));
+    a.handle_timeout(t);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::Closed(CloseReason::Idle)]
+    );
+}
+
+#[test]
+fn handshake_timeout() {
+    let t0 = Instant::now();
+    let mut a = PeerSession::new(config(Role::Outgoing, 1), t0);
+    let t = a.poll_timeout().unwrap();
+    assert_eq!(t, t0 + Duration::from_secs(20));
+    a.handle_timeout(t);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::Closed(CloseReason::HandshakeTimeout)]
+    );
+}
+
+#[test]
+fn choke_without_fast_drops_requests() {
+    let t0 = Instant::now();
+    let mut ca = config(Role::Outgoing, 1);
+    ca.reserved = Reserved::NONE;
+    let mut a = PeerSession::new(ca, t0);
+    let mut b = PeerSession::new(config(Role::Incoming, 2), t0);
+    pump(&mut a, &mut b, t0);
+    pump(&mut b, &mut a, t0);
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    events(&mut a);
+    a.request(block(1), t0);
+    a.request(block(2), t0);
+    a.handle_bytes(&Message::Choke.to_bytes(), t0);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::Choked {
+            dropped: vec![block(1), block(2)]
+        }]
+    );
+    // A late block for a dropped request is discarded, not fatal.
+    let late = Message::Piece {
+        piece: 1,
+        offset: 0,
+        data: Bytes::from(vec![0; BLOCK_LEN as usize]),
+    };
+    a.handle_bytes(&late.to_bytes(), t0);
+    assert!(events(&mut a).is_empty());
+    assert!(!a.is_closed());
+}
+
+#[test]
+fn byte_at_a_time_delivery_works() {
+    let t0 = Instant::now();
+    let mut a = PeerSession::new(config(Role::Outgoing, 1), t0);
+    let mut b = PeerSession::new(config(Role::Incoming, 2), t0);
+    let mut wire = Vec::new();
+    while let Some(x) = a.poll_transmit() {
+        wire.extend_from_slice(&x);
+    }
+    for byte in wire {
+        b.handle_bytes(&[byte], t0);
+    }
+    assert!(b.is_connected());
+}
