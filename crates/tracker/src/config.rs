@@ -255,8 +255,10 @@ mod tests {
 
     #[test]
     fn every_field_is_documented() {
-        let mut cfg = Config::default();
-        cfg.whitelist_file = Some("x".into());
+        let cfg = Config {
+            whitelist_file: Some("x".into()),
+            ..Config::default()
+        };
         let table: toml::Table = toml::from_str(&toml::to_string(&cfg).unwrap()).unwrap();
         let lines: Vec<&str> = DEFAULT_CONFIG_TOML.lines().collect();
         for key in table.keys() {

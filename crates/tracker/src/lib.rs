@@ -16,19 +16,27 @@
 //! - [`http_parse`]: HTTP/1.x request heads (sans-I/O).
 //! - [`http_query`]: announce/scrape parameters from a query string, byte-exact.
 //! - [`http_response`]: bencoded replies and HTTP framing.
+//! - [`http_client_codec`]: the client side (request targets, reply parsing).
 //! - [`connection_id`]: stateless, unforgeable UDP connection ids.
+//! - [`server`]: start/stop ([`TrackerServer::bind`], [`TrackerServer::start_blocking`]),
+//!   the shared state, housekeeping (expiry, rate sampling).
+//! - [`http_server`], [`udp_server`]: the tokio front ends.
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod connection_id;
+pub mod http_client_codec;
 pub mod http_parse;
 pub mod http_query;
 pub mod http_response;
+pub mod http_server;
 pub mod registry;
+pub mod server;
 pub mod stats;
 pub mod swarm;
 pub mod types;
 pub mod udp_codec;
+pub mod udp_server;
 pub mod whitelist;
 
 #[cfg(test)]
@@ -36,8 +44,10 @@ mod registry_tests;
 #[cfg(test)]
 mod udp_codec_tests;
 
+pub use config::{Config, DEFAULT_CONFIG_TOML};
 pub use registry::{
     AnnounceError, AnnounceRequest, AnnounceResponse, Event, Registry, RegistryConfig,
     ResponsePeer, ScrapeCounts,
 };
+pub use server::{BlockingTracker, ServerError, TrackerHandle, TrackerServer};
 pub use types::{InfoHash, PeerId};

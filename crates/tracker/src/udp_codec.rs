@@ -347,7 +347,7 @@ impl Response {
             ACTION_ANNOUNCE if b.len() >= 20 => {
                 let entry = if ipv6 { 18 } else { 6 };
                 let list = &b[20..];
-                if list.len() % entry != 0 {
+                if !list.chunks_exact(entry).remainder().is_empty() {
                     return Err(ResponseParseError::BadPeerList(list.len()));
                 }
                 let peers = list.chunks_exact(entry).map(read_peer).collect();

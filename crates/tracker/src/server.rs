@@ -1,0 +1,356 @@
+//! Starting and stopping the tracker: [`TrackerServer::bind`] binds the sockets (port 0
+//! works), spawns the front ends, the expiry sweep and the rate sampler, and returns a
+//! [`TrackerHandle`]; [`TrackerServer::start_blocking`] does the same on its own runtime
+//! thread for callers without one.
+//!
+//! The registry sits behind one `Mutex`, held only for the registry call itself (no I/O,
+//! no `.await`, reply encoding happens after unlocking).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError};
+use crate::connection_id::ConnectionIds;
+use crate::registry::{AnnounceError, AnnounceRequest, AnnounceResponse, Registry, ScrapeCounts};
+use crate::stats::{Counters, RateSampler, StatsReport};
+use crate::types::InfoHash;
+use crate::whitelist::{load_whitelist, WhitelistError};
+use crate::{http_server, udp_server};
+
+/// How often request rates are sampled.
+const RATE_PERIOD: Duration = Duration::from_secs(10);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The whitelist file is unreadable or malformed.
+    #[error(transparent)]
+    Whitelist(#[from] WhitelistError),
+    /// A socket could not be bound.
+    #[error("cannot bind {what} on {addr}: {source}")]
+    Bind {
+        /// "HTTP" or "UDP".
+        what: &'static str,
+        /// The address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The runtime thread of [`TrackerServer::start_blocking`] could not start.
+    #[error("cannot start the tracker runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// State shared by the front ends.
+#[derive(Debug)]
+pub struct Shared {
+    /// Configuration in effect.
+    pub config: Config,
+    /// The registry.
+    registry: Mutex<Registry>,
+    /// UDP connection ids.
+    pub connection_ids: ConnectionIds,
+    /// Request counters.
+    pub counters: Counters,
+    rates: Mutex<RateSampler>,
+    /// When the server started (monotonic).
+    pub started: Instant,
+}
+
+impl Shared {
+    fn registry(&self) -> MutexGuard<'_, Registry> {
+        // The registry never panics while locked; if it did, its state is still
+        // consistent enough to keep serving.
+        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Announce through the registry.
+    pub fn announce(&self, req: &AnnounceRequest) -> Result<AnnounceResponse, AnnounceError> {
+        let now = Instant::now();
+        self.registry().announce(req, now, &mut rand::thread_rng())
+    }
+
+    /// Scrape through the registry.
+    pub fn scrape(&self, hashes: &[InfoHash]) -> Vec<ScrapeCounts> {
+        self.registry().scrape(hashes)
+    }
+
+    /// Torrents and peers stored.
+    pub fn sizes(&self) -> (usize, usize) {
+        self.registry().sizes()
+    }
+
+    /// The `/stats` and `/metrics` report.
+    pub fn report(&self) -> StatsReport {
+        let totals = self.registry().totals();
+        let rates = self.rates.lock().unwrap_or_else(|e| e.into_inner());
+        StatsReport::new(
+            self.started.elapsed(),
+            totals,
+            self.counters.values(),
+            &rates,
+            RATE_PERIOD,
+        )
+    }
+}
+
+/// Entry points.
+#[derive(Debug)]
+pub struct TrackerServer;
+
+/// A running tracker.
+#[derive(Debug)]
+pub struct TrackerHandle {
+    shared: Arc<Shared>,
+    http_addr: Option<SocketAddr>,
+    udp_addr: Option<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    http_permits: Arc<Semaphore>,
+}
+
+impl TrackerServer {
+    /// Validates `config`, loads the whitelist, binds the sockets and starts serving on
+    /// the current tokio runtime.
+    pub async fn bind(config: Config) -> Result<TrackerHandle, ServerError> {
+        config.validate()?;
+        let whitelist = match &config.whitelist_file {
+            Some(path) => Some(load_whitelist(path)?),
+            None => None,
+        };
+        let http = if config.http_enabled {
+            let addr = config.http_addr;
+            Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::Bind {
+                        what: "HTTP",
+                        addr,
+                        source,
+                    })?,
+            )
+        } else {
+            None
+        };
+        let udp = if config.udp_enabled {
+            let addr = config.udp_addr;
+            Some(
+                UdpSocket::bind(addr)
+                    .await
+                    .map_err(|source| ServerError::Bind {
+                        what: "UDP",
+                        addr,
+                        source,
+                    })?,
+            )
+        } else {
+            None
+        };
+        let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
+        let udp_addr = udp.as_ref().and_then(|s| s.local_addr().ok());
+        let started = Instant::now();
+        let shared = Arc::new(Shared {
+            registry: Mutex::new(Registry::new(config.registry_config(), whitelist)),
+            connection_ids: ConnectionIds::random(),
+            counters: Counters::default(),
+            rates: Mutex::new(RateSampler::new(started)),
+            started,
+            config,
+        });
+        let (shutdown, rx) = watch::channel(false);
+        let http_permits = Arc::new(Semaphore::new(shared.config.http_max_connections));
+        let mut tasks = Vec::new();
+        if let Some(listener) = http {
+            tasks.push(tokio::spawn(http_server::run_accept_loop(
+                shared.clone(),
+                listener,
+                http_permits.clone(),
+                rx.clone(),
+            )));
+        }
+        if let Some(socket) = udp {
+            let socket = Arc::new(socket);
+            let workers = match shared.config.udp_workers {
+                0 => std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2),
+                n => n,
+            };
+            for _ in 0..workers {
+                tasks.push(tokio::spawn(udp_server::run_worker(
+                    shared.clone(),
+                    socket.clone(),
+                    rx.clone(),
+                )));
+            }
+        }
+        tasks.push(tokio::spawn(housekeeping(shared.clone(), rx)));
+        tracing::info!(?http_addr, ?udp_addr, "tracker listening");
+        Ok(TrackerHandle {
+            shared,
+            http_addr,
+            udp_addr,
+            shutdown,
+            tasks,
+            http_permits,
+        })
+    }
+
+    /// Starts the tracker on a runtime of its own in a new thread, for callers that are
+    /// not async. Dropping the returned value (or [`BlockingTracker::shutdown`]) stops it.
+    pub fn start_blocking(config: Config) -> Result<BlockingTracker, ServerError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("bitswarm-tracker".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = tx.send(Err(ServerError::Runtime(e)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match TrackerServer::bind(config).await {
+                        Ok(handle) => {
+                            let _ = tx.send(Ok((
+                                handle.http_addr,
+                                handle.udp_addr,
+                                handle.shared.clone(),
+                            )));
+                            let _ = stop_rx.await;
+                            handle.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(ServerError::Runtime)?;
+        let recv_err = || ServerError::Runtime(std::io::Error::other("tracker thread exited"));
+        let (http_addr, udp_addr, shared) = rx.recv().map_err(|_| recv_err())??;
+        Ok(BlockingTracker {
+            http_addr,
+            udp_addr,
+            shared,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// Sweeps expired peers and samples request rates until shutdown.
+async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut expire = tokio::time::interval(Duration::from_secs(shared.config.expire_every_secs));
+    let mut rates = tokio::time::interval(RATE_PERIOD);
+    loop {
+        tokio::select! {
+            _ = expire.tick() => shared.registry().expire(Instant::now()),
+            _ = rates.tick() => {
+                let values = shared.counters.values();
+                shared.rates.lock().unwrap_or_else(|e| e.into_inner()).sample(values, Instant::now());
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+impl TrackerHandle {
+    /// The bound HTTP address, if HTTP is served.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The bound UDP address, if UDP is served.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp_addr
+    }
+
+    /// Shared state: counters, reports, registry sizes.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Reloads the whitelist file named in the config (no-op without one).
+    pub fn reload_whitelist(&self) -> Result<(), WhitelistError> {
+        if let Some(path) = &self.shared.config.whitelist_file {
+            let list = load_whitelist(path)?;
+            self.shared.registry().set_whitelist(Some(list));
+        }
+        Ok(())
+    }
+
+    /// Stops accepting, lets open HTTP connections finish their current reply (up to two
+    /// seconds) and returns when every task has ended.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let all = u32::try_from(self.shared.config.http_max_connections).unwrap_or(u32::MAX);
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), self.http_permits.acquire_many(all)).await;
+        tracing::info!("tracker stopped");
+    }
+}
+
+/// A tracker running on its own runtime thread; stops when dropped.
+#[derive(Debug)]
+pub struct BlockingTracker {
+    http_addr: Option<SocketAddr>,
+    udp_addr: Option<SocketAddr>,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BlockingTracker {
+    /// The bound HTTP address, if HTTP is served.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http_addr
+    }
+
+    /// The bound UDP address, if UDP is served.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp_addr
+    }
+
+    /// Shared state: counters, reports, registry sizes.
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Stops the tracker and waits for its thread.
+    pub fn shutdown(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BlockingTracker {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
