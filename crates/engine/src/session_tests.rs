@@ -5,6 +5,7 @@ use std::time::Duration;
 use bitswarm_wire::{ExtensionHandshake, Reserved};
 
 use super::*;
+use crate::geometry::BLOCK_LEN;
 
 const N: u32 = 20;
 const IH: [u8; 20] = [7; 20];
