@@ -381,3 +381,113 @@ fn full_download_simulation_terminates_with_every_piece() {
     assert!(pp.have().is_full());
     assert_eq!(pp.partial_count(), 0);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Pick { peer: u32, n: usize, choked: bool },
+        Receive { peer: u32, nth: usize },
+        Release { peer: u32, nth: usize },
+        Leave { peer: u32 },
+        Verify { ok: bool },
+        Want { piece: u32, on: bool },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u32..4, 1usize..12, any::<bool>()).prop_map(|(peer, n, choked)| Op::Pick {
+                peer,
+                n,
+                choked
+            }),
+            (0u32..4, any::<usize>()).prop_map(|(peer, nth)| Op::Receive { peer, nth }),
+            (0u32..4, any::<usize>()).prop_map(|(peer, nth)| Op::Release { peer, nth }),
+            (0u32..4).prop_map(|peer| Op::Leave { peer }),
+            any::<bool>().prop_map(|ok| Op::Verify { ok }),
+            (0u32..12, any::<bool>()).prop_map(|(piece, on)| Op::Want { piece, on }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn picks_are_always_valid(seed in any::<u64>(), masks in proptest::collection::vec(any::<u16>(), 4), ops in proptest::collection::vec(op(), 1..120)) {
+            let n = 12;
+            let mut pp = picker(n, 3);
+            let has: Vec<Bitfield> = masks.iter().map(|m| bits(n, &(0..n).filter(|p| m & (1 << p) != 0).collect::<Vec<_>>())).collect();
+            for h in &has {
+                pp.peer_bitfield(h);
+            }
+            let mut r = SmallRng::seed_from_u64(seed);
+            // What each peer has been asked for and not yet answered.
+            let mut asked: BTreeMap<u32, Vec<BlockInfo>> = BTreeMap::new();
+            let mut complete: BTreeSet<u32> = BTreeSet::new();
+            for op in ops {
+                match op {
+                    Op::Pick { peer, n: count, choked } => {
+                        let who = PickFor { peer: PeerKey(peer), has: &has[peer as usize], choked, allowed_fast: &[1, 5], suggested: &[2] };
+                        let got = pp.pick(&who, count, &mut r);
+                        prop_assert!(got.len() <= count);
+                        let mine = asked.entry(peer).or_default();
+                        for b in &got {
+                            prop_assert!(has[peer as usize].get(b.piece));
+                            prop_assert!(!pp.have().get(b.piece));
+                            prop_assert!(pp.wanted().get(b.piece));
+                            prop_assert!(!choked || [1, 5].contains(&b.piece));
+                            prop_assert!(!mine.contains(b), "same block twice to one peer");
+                            mine.push(*b);
+                        }
+                    }
+                    Op::Receive { peer, nth } => {
+                        let mine = asked.entry(peer).or_default();
+                        if !mine.is_empty() {
+                            let b = mine.remove(nth % mine.len());
+                            if let BlockReceived::New { cancel, piece_complete } = pp.block_received(PeerKey(peer), &b).unwrap() {
+                                prop_assert!(!cancel.contains(&PeerKey(peer)));
+                                for c in cancel {
+                                    asked.entry(c.0).or_default().retain(|x| *x != b);
+                                    pp.release(c, &b);
+                                }
+                                if piece_complete {
+                                    complete.insert(b.piece);
+                                }
+                            }
+                        }
+                    }
+                    Op::Release { peer, nth } => {
+                        let mine = asked.entry(peer).or_default();
+                        if !mine.is_empty() {
+                            let b = mine.remove(nth % mine.len());
+                            pp.release(PeerKey(peer), &b);
+                        }
+                    }
+                    Op::Leave { peer } => {
+                        asked.remove(&peer);
+                        pp.release_peer(PeerKey(peer));
+                    }
+                    Op::Verify { ok } => {
+                        if let Some(p) = complete.pop_first() {
+                            pp.piece_verified(p, ok);
+                            for list in asked.values_mut() {
+                                list.retain(|b| b.piece != p);
+                            }
+                        }
+                    }
+                    Op::Want { piece, on } => {
+                        pp.set_wanted(piece, on);
+                        if !on {
+                            complete.remove(&piece);
+                            for list in asked.values_mut() {
+                                list.retain(|b| b.piece != piece);
+                            }
+                        }
+                    }
+                }
+                pp.rarity.check_invariants();
+            }
+        }
+    }
+}
