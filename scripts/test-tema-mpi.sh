@@ -57,5 +57,22 @@ for t in "$tests"/test*/; do
     printf '%s: N=%d wall %.3f s %s\n' "$name" "$n" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')" "$([ $ok = 1 ] && echo ok || echo FAILED)"
     if [ $ok = 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
+# Bad input under MPI: the whole job stops with the in-file's line and a non-zero exit,
+# and no client writes anything.
+name="bad-input"
+dir="$work/$name"
+cp -r "$tests/test1" "$dir"
+ln -s "$bin" "$dir/tema2"
+sed -i '3s/.*/not-a-hash/' "$dir/in2.txt"
+n=$(( $(ls "$dir" | grep -cE '^in[0-9]+\.txt$') + 1 ))
+ok=1
+if (cd "$dir" && timeout "$timeout_s" mpirun "${mpi_flags[@]}" -np "$n" ./tema2 >"$dir/stdout.log" 2>"$dir/stderr.log"); then
+    echo "$name: mpirun succeeded on a malformed in2.txt"; ok=0
+fi
+grep -q '^bitswarm: error: in2.txt:3: ' "$dir/stderr.log" || { echo "$name: no 'in2.txt:3:' error line:"; sed 's/^/  /' "$dir/stderr.log" | tail -5; ok=0; }
+if ls "$dir" | grep -q '^client'; then echo "$name: client outputs were written"; ok=0; fi
+echo "$name: N=$n $([ $ok = 1 ] && echo ok || echo FAILED)"
+if [ $ok = 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -18,8 +18,16 @@ fn fails_with_ranks(files: &[String], ranks: usize) -> String {
     }
     let out = run_sim(tmp.path(), &["--ranks", &ranks.to_string()]);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(2), "expected exit 2, stderr: {stderr}");
-    assert_eq!(client_outputs(tmp.path()), Vec::<String>::new(), "outputs were written");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2, stderr: {stderr}"
+    );
+    assert_eq!(
+        client_outputs(tmp.path()),
+        Vec::<String>::new(),
+        "outputs were written"
+    );
     assert_eq!(stderr.lines().count(), 1, "one line expected: {stderr}");
     stderr
 }
@@ -55,20 +63,38 @@ fn count_does_not_match_the_hashes() {
 
 #[test]
 fn too_many_files_and_segments_and_long_names() {
-    check(&fails(&["11\n".into()]), "in1.txt:1: 11 owned files, at most 10 allowed");
-    check(&fails(&["1\nf 101\n".into()]), "in1.txt:2: segment count of 'f' must be 1 to 100");
-    check(&fails(&[seed("f"), "0\n1\nsixteen-chars-xx\n".into()]), "in2.txt:3: file name 'sixteen-chars-xx' is longer than 15");
+    check(
+        &fails(&["11\n".into()]),
+        "in1.txt:1: 11 owned files, at most 10 allowed",
+    );
+    check(
+        &fails(&["1\nf 101\n".into()]),
+        "in1.txt:2: segment count of 'f' must be 1 to 100",
+    );
+    check(
+        &fails(&[seed("f"), "0\n1\nsixteen-chars-xx\n".into()]),
+        "in2.txt:3: file name 'sixteen-chars-xx' is longer than 15",
+    );
 }
 
 #[test]
 fn duplicate_names() {
-    check(&fails(&[format!("2\nf 1\n{H}\nf 1\n{H}\n0\n")]), "in1.txt:4: file 'f' is listed twice as owned");
-    check(&fails(&[seed("f"), "0\n2\nf\nf\n".into()]), "in2.txt:4: file 'f' is wanted twice");
+    check(
+        &fails(&[format!("2\nf 1\n{H}\nf 1\n{H}\n0\n")]),
+        "in1.txt:4: file 'f' is listed twice as owned",
+    );
+    check(
+        &fails(&[seed("f"), "0\n2\nf\nf\n".into()]),
+        "in2.txt:4: file 'f' is wanted twice",
+    );
 }
 
 #[test]
 fn wanted_file_nobody_owns() {
-    check(&fails(&[seed("f"), "0\n2\nf\nghost\n".into()]), "in2.txt:4: wants 'ghost', which no client owns");
+    check(
+        &fails(&[seed("f"), "0\n2\nf\nghost\n".into()]),
+        "in2.txt:4: wants 'ghost', which no client owns",
+    );
 }
 
 #[test]
@@ -79,9 +105,18 @@ fn missing_in_file_is_named() {
 
 #[test]
 fn garbage_and_truncated_files() {
-    check(&fails(&["hello\n".into()]), "in1.txt:1: expected the number of owned files");
-    check(&fails(&[seed("f"), "0\n2\nf".into()]), "in2.txt:3: unexpected end of file");
-    check(&fails(&[seed("f"), "0\n1\nf\nextra\n".into()]), "in2.txt:4: unexpected extra content");
+    check(
+        &fails(&["hello\n".into()]),
+        "in1.txt:1: expected the number of owned files",
+    );
+    check(
+        &fails(&[seed("f"), "0\n2\nf".into()]),
+        "in2.txt:3: unexpected end of file",
+    );
+    check(
+        &fails(&[seed("f"), "0\n1\nf\nextra\n".into()]),
+        "in2.txt:4: unexpected extra content",
+    );
 }
 
 #[test]

@@ -9,8 +9,15 @@ fn run_case(clients: &[GenClient], newline: bool) -> serde_json::Value {
     let tmp = tempfile::tempdir().expect("temp dir");
     write_case(tmp.path(), clients, newline);
     let ranks = (clients.len() + 1).to_string();
-    let out = run_sim(tmp.path(), &["--ranks", &ranks, "--report", "r.json", "--quiet"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_sim(
+        tmp.path(),
+        &["--ranks", &ranks, "--report", "r.json", "--quiet"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = check_outputs(tmp.path(), |f| tmp.path().join(format!("expected_{f}")));
     assert!(bad.is_empty(), "{bad}");
     let r = report(&tmp.path().join("r.json"));
@@ -32,7 +39,10 @@ fn run_case(clients: &[GenClient], newline: bool) -> serde_json::Value {
         .iter()
         .map(|c| c["downloaded"].as_u64().unwrap_or(0))
         .sum();
-    assert_eq!(downloaded, wanted_segments, "every wanted segment exactly once");
+    assert_eq!(
+        downloaded, wanted_segments,
+        "every wanted segment exactly once"
+    );
     r
 }
 
@@ -65,24 +75,51 @@ fn many_clients_ten_files_of_100_segments() {
 #[test]
 fn seed_peer_and_leecher_at_once_and_no_final_newline() {
     let mut clients = vec![
-        GenClient { owned: vec![("a".into(), 30)], wanted: vec!["b".into(), "c".into()] },
-        GenClient { owned: vec![("b".into(), 7)], wanted: vec!["a".into()] },
-        GenClient { owned: vec![("c".into(), 100)], wanted: vec![] },
-        GenClient { owned: vec![], wanted: vec![] },
+        GenClient {
+            owned: vec![("a".into(), 30)],
+            wanted: vec!["b".into(), "c".into()],
+        },
+        GenClient {
+            owned: vec![("b".into(), 7)],
+            wanted: vec!["a".into()],
+        },
+        GenClient {
+            owned: vec![("c".into(), 100)],
+            wanted: vec![],
+        },
+        GenClient {
+            owned: vec![],
+            wanted: vec![],
+        },
     ];
     for _ in 0..6 {
-        clients.push(GenClient { owned: vec![], wanted: vec!["c".into(), "a".into(), "b".into()] });
+        clients.push(GenClient {
+            owned: vec![],
+            wanted: vec!["c".into(), "a".into(), "b".into()],
+        });
     }
     run_case(&clients, false);
 }
 
 #[test]
 fn one_segment_files_and_a_single_client() {
-    run_case(&[GenClient { owned: vec![("x".into(), 1)], wanted: vec![] }], true);
+    run_case(
+        &[GenClient {
+            owned: vec![("x".into(), 1)],
+            wanted: vec![],
+        }],
+        true,
+    );
     run_case(
         &[
-            GenClient { owned: vec![("x".into(), 1)], wanted: vec![] },
-            GenClient { owned: vec![], wanted: vec!["x".into()] },
+            GenClient {
+                owned: vec![("x".into(), 1)],
+                wanted: vec![],
+            },
+            GenClient {
+                owned: vec![],
+                wanted: vec!["x".into()],
+            },
         ],
         true,
     );

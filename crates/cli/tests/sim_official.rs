@@ -11,9 +11,15 @@ fn run_official(n: usize, extra: &[&str]) -> tempfile::TempDir {
     let mut args = vec!["--ranks", ranks.as_str(), "--report", "report.json"];
     args.extend_from_slice(extra);
     let out = run_sim(tmp.path(), &args);
-    assert!(out.status.success(), "test{n} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "test{n} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = check_outputs(tmp.path(), |file| {
-        let k = file.strip_prefix("file").expect("official files are named file<k>");
+        let k = file
+            .strip_prefix("file")
+            .expect("official files are named file<k>");
         tmp.path().join(format!("out{k}.txt"))
     });
     assert!(bad.is_empty(), "test{n}:\n{bad}");
@@ -40,7 +46,10 @@ fn official_test4_spreads_the_load() {
     let tmp = run_official(4, &[]);
     let r = report(&tmp.path().join("report.json"));
     let clients = r["clients"].as_array().expect("clients");
-    let total: u64 = clients.iter().map(|c| c["downloaded"].as_u64().unwrap_or(0)).sum();
+    let total: u64 = clients
+        .iter()
+        .map(|c| c["downloaded"].as_u64().unwrap_or(0))
+        .sum();
     assert_eq!(total, 4 * 80);
     for c in clients {
         let served = c["served"].as_u64().unwrap_or(0);
@@ -65,9 +74,14 @@ fn official_test4_spreads_the_load() {
 fn ranks_are_inferred_from_the_in_files() {
     let tmp = copy_official(2);
     let out = run_sim(tmp.path(), &["--quiet"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = check_outputs(tmp.path(), |file| {
-        tmp.path().join(format!("out{}.txt", file.trim_start_matches("file")))
+        tmp.path()
+            .join(format!("out{}.txt", file.trim_start_matches("file")))
     });
     assert!(bad.is_empty(), "{bad}");
 }
@@ -82,9 +96,14 @@ fn runs_as_tema2_through_a_symlink() {
         .current_dir(tmp.path())
         .output()
         .expect("run tema2");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = check_outputs(tmp.path(), |file| {
-        tmp.path().join(format!("out{}.txt", file.trim_start_matches("file")))
+        tmp.path()
+            .join(format!("out{}.txt", file.trim_start_matches("file")))
     });
     assert!(bad.is_empty(), "{bad}");
 }

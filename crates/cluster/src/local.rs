@@ -249,7 +249,10 @@ mod tests {
             // Would wait for ever without the abort.
             c.recv(Source::Any, 1).map(|_| ())
         });
-        assert!(matches!(results[2], Err(ClusterError::Panicked { rank: 2, .. })));
+        assert!(matches!(
+            results[2],
+            Err(ClusterError::Panicked { rank: 2, .. })
+        ));
         for r in &results[..2] {
             match r {
                 Ok(Err(ClusterError::Aborted { rank: 2, .. })) => {}
@@ -261,8 +264,14 @@ mod tests {
     #[test]
     fn reserved_tags_and_bad_ranks_are_refused() {
         let results = LocalCluster::new(1).run(|c| {
-            assert!(matches!(c.send(0, 0x7F00, vec![]), Err(ClusterError::BadTag(_))));
-            assert!(matches!(c.send(5, 1, vec![]), Err(ClusterError::NoSuchRank { .. })));
+            assert!(matches!(
+                c.send(0, 0x7F00, vec![]),
+                Err(ClusterError::BadTag(_))
+            ));
+            assert!(matches!(
+                c.send(5, 1, vec![]),
+                Err(ClusterError::NoSuchRank { .. })
+            ));
         });
         assert!(results[0].is_ok());
     }

@@ -98,7 +98,10 @@ impl Mailbox {
         let mut q = lock(&self.queue);
         loop {
             abort.check()?;
-            if let Some(i) = q.iter().position(|e| e.tag == tag && from.matches(e.source)) {
+            if let Some(i) = q
+                .iter()
+                .position(|e| e.tag == tag && from.matches(e.source))
+            {
                 if let Some(env) = q.remove(i) {
                     return Ok(env);
                 }
@@ -146,10 +149,16 @@ mod tests {
         m.push(env(1, 7, 3)).unwrap();
         m.push(env(1, 5, 4)).unwrap();
         let soon = Some(Instant::now() + Duration::from_secs(5));
-        assert_eq!(m.take(Source::Rank(1), 7, soon, &abort).unwrap().payload, [3]);
+        assert_eq!(
+            m.take(Source::Rank(1), 7, soon, &abort).unwrap().payload,
+            [3]
+        );
         assert_eq!(m.take(Source::Any, 5, soon, &abort).unwrap().payload, [1]);
         assert_eq!(m.take(Source::Any, 7, soon, &abort).unwrap().source, 2);
-        assert_eq!(m.take(Source::Rank(1), 5, soon, &abort).unwrap().payload, [4]);
+        assert_eq!(
+            m.take(Source::Rank(1), 5, soon, &abort).unwrap().payload,
+            [4]
+        );
     }
 
     #[test]
@@ -159,7 +168,14 @@ mod tests {
         let err = m
             .take(Source::Any, 1, Some(Instant::now()), &abort)
             .unwrap_err();
-        assert!(matches!(err, ClusterError::Timeout { rank: 3, tag: 1, .. }));
+        assert!(matches!(
+            err,
+            ClusterError::Timeout {
+                rank: 3,
+                tag: 1,
+                ..
+            }
+        ));
     }
 
     #[test]

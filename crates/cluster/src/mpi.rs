@@ -46,7 +46,11 @@ pub fn launched_by_mpirun() -> bool {
 }
 
 enum Request {
-    Send { dest: Rank, tag: Tag, payload: Vec<u8> },
+    Send {
+        dest: Rank,
+        tag: Tag,
+        payload: Vec<u8>,
+    },
     Shutdown,
 }
 
@@ -67,7 +71,9 @@ impl MpiCluster {
         let thread = std::thread::Builder::new()
             .name("mpi-comm".into())
             .spawn(move || comm_thread(out_rx, ready_tx))
-            .map_err(|e| ClusterError::Mpi(format!("cannot start the communication thread: {e}")))?;
+            .map_err(|e| {
+                ClusterError::Mpi(format!("cannot start the communication thread: {e}"))
+            })?;
         let (rank, size, mailbox) = match ready_rx.recv() {
             Ok(Ok(ready)) => ready,
             Ok(Err(e)) => {
@@ -76,7 +82,9 @@ impl MpiCluster {
             }
             Err(_) => {
                 let _ = thread.join();
-                return Err(ClusterError::Mpi("the communication thread died during init".into()));
+                return Err(ClusterError::Mpi(
+                    "the communication thread died during init".into(),
+                ));
             }
         };
         install_panic_hook();

@@ -62,7 +62,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
 
     let ranks = match args.ranks {
         Some(n) if (2..=MAX_LOCAL_RANKS).contains(&n) => n,
-        Some(n) => anyhow::bail!("--ranks {n}: must be 2 to {MAX_LOCAL_RANKS} (a tracker and at least one client)"),
+        Some(n) => anyhow::bail!(
+            "--ranks {n}: must be 2 to {MAX_LOCAL_RANKS} (a tracker and at least one client)"
+        ),
         None => infer_ranks(&args.dir)?,
     };
     run_local(ranks, &cfg, &args)
@@ -70,14 +72,17 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
 
 /// N = K + 1 for the highest K with `in<K>.txt` in `dir`.
 fn infer_ranks(dir: &Path) -> anyhow::Result<usize> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
     let highest = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let name = e.file_name();
             let name = name.to_str()?;
-            name.strip_prefix("in")?.strip_suffix(".txt")?.parse::<usize>().ok()
+            name.strip_prefix("in")?
+                .strip_suffix(".txt")?
+                .parse::<usize>()
+                .ok()
         })
         .filter(|&k| k >= 1)
         .max();
@@ -110,7 +115,11 @@ fn run_local(ranks: usize, cfg: &SimConfig, args: &SimArgs) -> anyhow::Result<Ex
             Err(e) => errors.push(e.into()),
         }
     }
-    if let Some(e) = errors.into_iter().next().or_else(|| echoes.into_iter().next()) {
+    if let Some(e) = errors
+        .into_iter()
+        .next()
+        .or_else(|| echoes.into_iter().next())
+    {
         return Err(e);
     }
     let mut report = report.context("rank 0 ended without a report")?;

@@ -30,7 +30,9 @@ pub fn copy_official(n: usize) -> tempfile::TempDir {
 
 /// How many `in<R>.txt` files a folder has.
 pub fn client_count(dir: &Path) -> usize {
-    (1..).take_while(|r| dir.join(format!("in{r}.txt")).exists()).count()
+    (1..)
+        .take_while(|r| dir.join(format!("in{r}.txt")).exists())
+        .count()
 }
 
 /// Run `bitswarm sim ARGS` in `dir` (as working directory), with a timeout option.
@@ -54,15 +56,27 @@ pub fn words(path: &Path) -> Vec<String> {
 /// The wanted file names of `in<rank>.txt` (the last lines after the wanted count).
 pub fn wanted(dir: &Path, rank: usize) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join(format!("in{rank}.txt"))).expect("in-file");
-    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let mut i = 1;
     let owned: usize = lines[0].parse().expect("owned count");
     for _ in 0..owned {
-        let n: usize = lines[i].split_whitespace().nth(1).expect("count").parse().expect("n");
+        let n: usize = lines[i]
+            .split_whitespace()
+            .nth(1)
+            .expect("count")
+            .parse()
+            .expect("n");
         i += 1 + n;
     }
     let w: usize = lines[i].parse().expect("wanted count");
-    lines[i + 1..i + 1 + w].iter().map(|s| s.to_string()).collect()
+    lines[i + 1..i + 1 + w]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
 }
 
 /// Check every client's outputs against `expected(file name) -> path`, return a report of
@@ -101,9 +115,13 @@ pub fn report(path: &Path) -> serde_json::Value {
 pub fn gen_hash(file: &str, i: usize) -> String {
     let mut x: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834;
     for b in file.bytes() {
-        x = x.wrapping_mul(0x0000_0100_0000_01b3).wrapping_add(u128::from(b));
+        x = x
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .wrapping_add(u128::from(b));
     }
-    x = x.wrapping_mul(0x2545_f491_4f6c_dd1d).wrapping_add(i as u128 * 0x1000_0000_0000_0001);
+    x = x
+        .wrapping_mul(0x2545_f491_4f6c_dd1d)
+        .wrapping_add(i as u128 * 0x1000_0000_0000_0001);
     format!("{x:032x}")
 }
 

@@ -73,7 +73,9 @@ pub(crate) fn run_client<C: Comm + ?Sized>(
         let upload = std::thread::Builder::new()
             .name(format!("upload-{rank}"))
             .stack_size(cfg.stack_size)
-            .spawn_scoped(scope, || guarded(comm, || serve_uploads(comm, &holdings, deadline)))
+            .spawn_scoped(scope, || {
+                guarded(comm, || serve_uploads(comm, &holdings, deadline))
+            })
             .map_err(|e| SimError::Thread {
                 rank,
                 what: format!("cannot start the upload thread: {e}"),

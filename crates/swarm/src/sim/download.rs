@@ -69,10 +69,20 @@ impl HolderRotation {
         }
     }
 
+    /// How many holders there are.
+    pub(crate) fn len(&self) -> usize {
+        self.holders.len()
+    }
+
+    /// The holder to try at step `i` (0-based) for the next segment.
+    pub(crate) fn nth(&self, i: usize) -> Rank {
+        self.holders[(self.cursor + i) % self.holders.len()]
+    }
+
     /// The holders in the order to try them for the next segment.
+    #[cfg(test)]
     pub(crate) fn order(&self) -> impl Iterator<Item = Rank> + '_ {
-        let n = self.holders.len();
-        (0..n).map(move |i| self.holders[(self.cursor + i) % n])
+        (0..self.len()).map(move |i| self.nth(i))
     }
 
     /// `rank` served us: the next segment starts with the holder after it.
@@ -112,20 +122,32 @@ impl<C: Comm + ?Sized> Downloader<'_, C> {
     /// Send to the tracker and wait for its reply.
     fn ask_tracker(&self, msg: Message) -> Result<Message, SimError> {
         self.comm.send(0, TAG_TO_TRACKER, msg.encode())?;
-        let env = self
-            .comm
-            .recv_deadline(Source::Rank(0), TAG_FROM_TRACKER, Some(self.deadline))?;
+        let env =
+            self.comm
+                .recv_deadline(Source::Rank(0), TAG_FROM_TRACKER, Some(self.deadline))?;
         self.decode(0, &env.payload)
     }
 
-    fn ask_swarm(&self, file: &str, update: bool) -> Result<(Vec<SegmentHash>, Vec<SwarmMember>), SimError> {
+    fn ask_swarm(
+        &self,
+        file: &str,
+        update: bool,
+    ) -> Result<(Vec<SegmentHash>, Vec<SwarmMember>), SimError> {
         let msg = if update {
-            Message::SwarmUpdate { file: file.to_owned() }
+            Message::SwarmUpdate {
+                file: file.to_owned(),
+            }
         } else {
-            Message::FileRequest { file: file.to_owned() }
+            Message::FileRequest {
+                file: file.to_owned(),
+            }
         };
         match self.ask_tracker(msg)? {
-            Message::FileInfo { file: f, hashes, swarm } if f == file => Ok((hashes, swarm)),
+            Message::FileInfo {
+                file: f,
+                hashes,
+                swarm,
+            } if f == file => Ok((hashes, swarm)),
             Message::Swarm { file: f, swarm } if f == file && update => Ok((Vec::new(), swarm)),
             Message::UnknownFile { .. } => Err(SimError::UnknownFile {
                 rank: self.rank(),
@@ -140,7 +162,8 @@ impl<C: Comm + ?Sized> Downloader<'_, C> {
         for w in wanted {
             self.download_file(&w.name)?;
         }
-        self.comm.send(0, TAG_TO_TRACKER, Message::AllDone.encode())?;
+        self.comm
+            .send(0, TAG_TO_TRACKER, Message::AllDone.encode())?;
         Ok(())
     }
 
@@ -162,8 +185,14 @@ impl<C: Comm + ?Sized> Downloader<'_, C> {
             }
         }
         self.write_output(file, &hashes)?;
-        self.comm
-            .send(0, TAG_TO_TRACKER, Message::FileDone { file: file.to_owned() }.encode())?;
+        self.comm.send(
+            0,
+            TAG_TO_TRACKER,
+            Message::FileDone {
+                file: file.to_owned(),
+            }
+            .encode(),
+        )?;
         Ok(())
     }
 
@@ -182,8 +211,8 @@ impl<C: Comm + ?Sized> Downloader<'_, C> {
                 let (_, swarm) = self.ask_swarm(file, false)?;
                 holders.update(self.rank(), &swarm);
             }
-            let order: Vec<Rank> = holders.order().collect();
-            for holder in order {
+            for step in 0..holders.len() {
+                let holder = holders.nth(step);
                 let request = Message::SegmentRequest {
                     file: file.to_owned(),
                     index: index32,
@@ -195,19 +224,21 @@ impl<C: Comm + ?Sized> Downloader<'_, C> {
                     Some(self.deadline),
                 )?;
                 match self.decode(holder, &env.payload)? {
-                    Message::SegmentReply { file: f, index: i, hash } if f == file && i == index32 => {
-                        match hash {
-                            Some(h) if h == expected => {
-                                self.holdings.set(file, index, h);
-                                self.counts.downloaded += 1;
-                                *self.counts.from.entry(holder).or_default() += 1;
-                                holders.served_by(holder);
-                                return Ok(());
-                            }
-                            Some(_) => self.counts.rejected += 1,
-                            None => self.counts.not_ok_received += 1,
+                    Message::SegmentReply {
+                        file: f,
+                        index: i,
+                        hash,
+                    } if f == file && i == index32 => match hash {
+                        Some(h) if h == expected => {
+                            self.holdings.set(file, index, h);
+                            self.counts.downloaded += 1;
+                            *self.counts.from.entry(holder).or_default() += 1;
+                            holders.served_by(holder);
+                            return Ok(());
                         }
-                    }
+                        Some(_) => self.counts.rejected += 1,
+                        None => self.counts.not_ok_received += 1,
+                    },
                     other => return Err(self.unexpected(holder, &other)),
                 }
             }
@@ -222,9 +253,9 @@ impl<C: Comm + ?Sized> Downloader<'_, C> {
     fn write_output(&self, file: &str, hashes: &[SegmentHash]) -> Result<(), SimError> {
         let path = self.dir.join(out_file_name(self.rank(), file));
         let mut text = Vec::with_capacity(hashes.len() * 33);
-        for i in 0..hashes.len() {
+        for (i, expected) in hashes.iter().enumerate() {
             // Written from what we hold, which was checked against `hashes`.
-            let h = self.holdings.get(file, i).unwrap_or(hashes[i]);
+            let h = self.holdings.get(file, i).unwrap_or(*expected);
             text.extend_from_slice(h.as_bytes());
             text.push(b'\n');
         }
@@ -235,46 +266,5 @@ impl<C: Comm + ?Sized> Downloader<'_, C> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim::message::Role;
-
-    fn swarm(ranks: &[Rank]) -> Vec<SwarmMember> {
-        ranks.iter().map(|&rank| SwarmMember { rank, role: Role::Seed }).collect()
-    }
-
-    #[test]
-    fn rotation_skips_self_and_moves_past_who_served() {
-        let mut r = HolderRotation::new(3, &swarm(&[1, 2, 3, 4]));
-        let first: Vec<_> = r.order().collect();
-        assert_eq!(first.len(), 3);
-        assert!(!first.contains(&3));
-        r.served_by(first[0]);
-        let second: Vec<_> = r.order().collect();
-        assert_eq!(second[0], first[1]);
-        r.served_by(second[0]);
-        assert_eq!(r.order().next(), Some(first[2]));
-    }
-
-    #[test]
-    fn rotation_spreads_evenly() {
-        let mut r = HolderRotation::new(9, &swarm(&[1, 2, 3, 4, 5]));
-        let mut count = BTreeMap::new();
-        for _ in 0..100 {
-            let h = r.order().next().unwrap();
-            *count.entry(h).or_insert(0) += 1;
-            r.served_by(h);
-        }
-        assert!(count.values().all(|&c| c == 20), "{count:?}");
-    }
-
-    #[test]
-    fn start_offsets_are_spread_and_in_range() {
-        let offs: Vec<_> = (3..=6).map(|r| start_offset(r, 80)).collect();
-        assert!(offs.iter().all(|&o| o < 80));
-        let mut sorted = offs.clone();
-        sorted.sort();
-        assert!(sorted.windows(2).all(|w| w[1] - w[0] >= 10), "{offs:?}");
-        assert_eq!(start_offset(5, 1), 0);
-    }
-}
+#[path = "download_tests.rs"]
+mod tests;

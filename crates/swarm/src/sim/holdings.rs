@@ -24,8 +24,10 @@ impl Holdings {
 
     /// Hold a whole file (an owned one).
     pub(crate) fn add_complete(&self, file: &OwnedFile) {
-        self.write()
-            .insert(file.name.clone(), file.hashes.iter().copied().map(Some).collect());
+        self.write().insert(
+            file.name.clone(),
+            file.hashes.iter().copied().map(Some).collect(),
+        );
     }
 
     /// Start holding a file of `segments` segments, none held yet.
@@ -42,6 +44,8 @@ impl Holdings {
 
     /// The hash held for a segment, if any.
     pub(crate) fn get(&self, name: &str, index: usize) -> Option<SegmentHash> {
-        self.read().get(name).and_then(|v| v.get(index).copied().flatten())
+        self.read()
+            .get(name)
+            .and_then(|v| v.get(index).copied().flatten())
     }
 }

@@ -180,7 +180,8 @@ pub fn parse_client_input(file: &str, rank: Rank, bytes: &[u8]) -> Result<Client
     let (_, owned_count) = lines.count("owned files", MAX_FILES)?;
     let mut owned: Vec<OwnedEntry> = Vec::with_capacity(owned_count);
     for i in 0..owned_count {
-        let (line, text) = lines.next(&format!("owned file {} as '<name> <segment count>'", i + 1))?;
+        let (line, text) =
+            lines.next(&format!("owned file {} as '<name> <segment count>'", i + 1))?;
         let parts: Vec<&str> = text.split_whitespace().collect();
         let [name, count] = parts[..] else {
             return Err(lines.error(
@@ -194,7 +195,9 @@ pub fn parse_client_input(file: &str, rank: Rank, bytes: &[u8]) -> Result<Client
             _ => {
                 return Err(lines.error(
                     line,
-                    format!("segment count of '{name}' must be 1 to {MAX_SEGMENTS}, found '{count}'"),
+                    format!(
+                        "segment count of '{name}' must be 1 to {MAX_SEGMENTS}, found '{count}'"
+                    ),
                 ))
             }
         };
@@ -230,12 +233,18 @@ pub fn parse_client_input(file: &str, rank: Rank, bytes: &[u8]) -> Result<Client
             return Err(lines.error(line, format!("file '{name}' is wanted twice")));
         }
         if owned.iter().any(|o| o.file.name == name) {
-            return Err(lines.error(line, format!("wants '{name}', which this client already owns")));
+            return Err(lines.error(
+                line,
+                format!("wants '{name}', which this client already owns"),
+            ));
         }
         wanted.push(WantedEntry { name, line });
     }
     if let Some(&(line, text)) = lines.lines.get(lines.next) {
-        return Err(lines.error(line, format!("unexpected extra content '{text}' after the wanted files")));
+        return Err(lines.error(
+            line,
+            format!("unexpected extra content '{text}' after the wanted files"),
+        ));
     }
     Ok(ClientInput {
         rank,

@@ -50,23 +50,46 @@ fn official_test_files_parse() {
 
 #[test]
 fn errors_name_file_and_line() {
-    assert_eq!(err("x\n"), "in2.txt:1: expected the number of owned files (0 to 10), found 'x'");
+    assert_eq!(
+        err("x\n"),
+        "in2.txt:1: expected the number of owned files (0 to 10), found 'x'"
+    );
     assert_eq!(err("11\n"), "in2.txt:1: 11 owned files, at most 10 allowed");
-    assert!(err(&format!("1\nfile1 2\n{H1}\nzz\n0\n")).starts_with("in2.txt:4: expected hash 2 of 2 of 'file1'"));
+    assert!(err(&format!("1\nfile1 2\n{H1}\nzz\n0\n"))
+        .starts_with("in2.txt:4: expected hash 2 of 2 of 'file1'"));
     // Count says 3, only 2 hashes: the wanted count line is read as a hash.
-    assert!(err(&format!("1\nfile1 3\n{H1}\n{H2}\n0\n")).starts_with("in2.txt:5: expected hash 3 of 3"));
-    assert!(err("1\nfile1 101\n").starts_with("in2.txt:2: segment count of 'file1' must be 1 to 100"));
+    assert!(
+        err(&format!("1\nfile1 3\n{H1}\n{H2}\n0\n")).starts_with("in2.txt:5: expected hash 3 of 3")
+    );
+    assert!(
+        err("1\nfile1 101\n").starts_with("in2.txt:2: segment count of 'file1' must be 1 to 100")
+    );
     assert!(err("1\nfile1 0\n").starts_with("in2.txt:2: segment count"));
     assert!(err("1\nfile1\n").starts_with("in2.txt:2: expected '<name> <segment count>'"));
-    assert!(err("0\n1\nabcdefghijklmnop\n").starts_with("in2.txt:3: file name 'abcdefghijklmnop' is longer than 15"));
+    assert!(err("0\n1\nabcdefghijklmnop\n")
+        .starts_with("in2.txt:3: file name 'abcdefghijklmnop' is longer than 15"));
     assert_eq!(err("0\n2\nf\nf\n"), "in2.txt:4: file 'f' is wanted twice");
-    assert_eq!(err(&format!("2\nf 1\n{H1}\nf 1\n{H1}\n0\n")), "in2.txt:4: file 'f' is listed twice as owned");
-    assert_eq!(err(&format!("1\nf 1\n{H1}\n1\nf\n")), "in2.txt:5: wants 'f', which this client already owns");
+    assert_eq!(
+        err(&format!("2\nf 1\n{H1}\nf 1\n{H1}\n0\n")),
+        "in2.txt:4: file 'f' is listed twice as owned"
+    );
+    assert_eq!(
+        err(&format!("1\nf 1\n{H1}\n1\nf\n")),
+        "in2.txt:5: wants 'f', which this client already owns"
+    );
     assert!(err("0\n2\nf\n").starts_with("in2.txt:3: unexpected end of file"));
-    assert_eq!(err("0\n1\nf\ng\n"), "in2.txt:4: unexpected extra content 'g' after the wanted files");
+    assert_eq!(
+        err("0\n1\nf\ng\n"),
+        "in2.txt:4: unexpected extra content 'g' after the wanted files"
+    );
     assert!(err("").starts_with("in2.txt:1: unexpected end of file"));
     assert!(err("0\n1\na b\n").starts_with("in2.txt:3: expected one file name"));
-    assert_eq!(parse_client_input("in2.txt", 2, b"0\n\xff\n").unwrap_err().to_string(), "in2.txt:2: not UTF-8 text");
+    assert_eq!(
+        parse_client_input("in2.txt", 2, b"0\n\xff\n")
+            .unwrap_err()
+            .to_string(),
+        "in2.txt:2: not UTF-8 text"
+    );
     assert!(err(&format!("1\nf 1\n{H1}0\n0\n")).starts_with("in2.txt:3: expected hash 1 of 1"));
 }
 
@@ -74,5 +97,8 @@ fn errors_name_file_and_line() {
 fn missing_file_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let e = read_client_input(dir.path(), 4).unwrap_err().to_string();
-    assert!(e.starts_with("in4.txt: cannot read it (client rank 4 needs it)"), "{e}");
+    assert!(
+        e.starts_with("in4.txt: cannot read it (client rank 4 needs it)"),
+        "{e}"
+    );
 }

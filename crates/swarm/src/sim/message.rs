@@ -332,27 +332,65 @@ mod tests {
     #[test]
     fn every_message_round_trips() {
         let swarm = vec![
-            SwarmMember { rank: 1, role: Role::Seed },
-            SwarmMember { rank: 700, role: Role::Peer },
+            SwarmMember {
+                rank: 1,
+                role: Role::Seed,
+            },
+            SwarmMember {
+                rank: 700,
+                role: Role::Peer,
+            },
         ];
         let all = vec![
             Message::InputOk,
-            Message::InputRejected { reason: "in3.txt:4: bad".into() },
+            Message::InputRejected {
+                reason: "in3.txt:4: bad".into(),
+            },
             Message::Ack,
-            Message::Register { files: vec![OwnedFile { name: "file1".into(), hashes: vec![h('a'), h('B')] }] },
+            Message::Register {
+                files: vec![OwnedFile {
+                    name: "file1".into(),
+                    hashes: vec![h('a'), h('B')],
+                }],
+            },
             Message::Register { files: vec![] },
             Message::FileRequest { file: "f".into() },
             Message::SwarmUpdate { file: "f".into() },
             Message::FileDone { file: "f".into() },
             Message::AllDone,
-            Message::FileInfo { file: "f".into(), hashes: vec![h('1')], swarm: swarm.clone() },
-            Message::Swarm { file: "f".into(), swarm },
+            Message::FileInfo {
+                file: "f".into(),
+                hashes: vec![h('1')],
+                swarm: swarm.clone(),
+            },
+            Message::Swarm {
+                file: "f".into(),
+                swarm,
+            },
             Message::UnknownFile { file: "zz".into() },
-            Message::SegmentRequest { file: "f".into(), index: 99 },
-            Message::SegmentReply { file: "f".into(), index: 3, hash: Some(h('c')) },
-            Message::SegmentReply { file: "f".into(), index: 3, hash: None },
+            Message::SegmentRequest {
+                file: "f".into(),
+                index: 99,
+            },
+            Message::SegmentReply {
+                file: "f".into(),
+                index: 3,
+                hash: Some(h('c')),
+            },
+            Message::SegmentReply {
+                file: "f".into(),
+                index: 3,
+                hash: None,
+            },
             Message::Stop,
-            Message::Stats(ClientStats { downloaded: 5, served: 6, refused: 1, not_ok_received: 2, rejected: 0, from: vec![(1, 3), (2, 2)] }),
+            Message::Stats(ClientStats {
+                downloaded: 5,
+                served: 6,
+                refused: 1,
+                not_ok_received: 2,
+                rejected: 0,
+                from: vec![(1, 3), (2, 2)],
+            }),
         ];
         for m in all {
             assert_eq!(Message::decode(&m.encode()).unwrap(), m);
@@ -365,8 +403,16 @@ mod tests {
         assert_eq!(Message::decode(&[200]), Err(DecodeError::UnknownKind(200)));
         assert_eq!(Message::decode(&[3, 0]), Err(DecodeError::Trailing(1)));
         // A huge count with no data behind it must not allocate.
-        assert_eq!(Message::decode(&[4, 255, 255, 255, 255]), Err(DecodeError::Truncated));
-        let mut m = Message::SegmentReply { file: "f".into(), index: 3, hash: Some(h('c')) }.encode();
+        assert_eq!(
+            Message::decode(&[4, 255, 255, 255, 255]),
+            Err(DecodeError::Truncated)
+        );
+        let mut m = Message::SegmentReply {
+            file: "f".into(),
+            index: 3,
+            hash: Some(h('c')),
+        }
+        .encode();
         let last = m.len() - 1;
         m[last] = b'x';
         assert_eq!(Message::decode(&m), Err(DecodeError::BadHash));

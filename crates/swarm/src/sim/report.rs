@@ -63,7 +63,12 @@ pub struct SimReport {
 }
 
 impl SimReport {
-    pub(crate) fn new(ranks: usize, clients: Vec<ClientReport>, tracker: TrackerCounts, wall: f64) -> Self {
+    pub(crate) fn new(
+        ranks: usize,
+        clients: Vec<ClientReport>,
+        tracker: TrackerCounts,
+        wall: f64,
+    ) -> Self {
         let requests: u64 = clients
             .iter()
             .map(|c| u64::from(c.downloaded) + u64::from(c.not_ok_received) + u64::from(c.rejected))
@@ -101,9 +106,17 @@ impl SimReport {
             "tracker: {} register, {} file request, {} swarm update, {} file done, {} all done, {} sent",
             t.register, t.file_request, t.swarm_update, t.file_done, t.all_done, t.sent
         );
-        let _ = writeln!(s, "{:>6} {:>10} {:>7} {:>6}  from", "client", "downloaded", "served", "share");
+        let _ = writeln!(
+            s,
+            "{:>6} {:>10} {:>7} {:>6}  from",
+            "client", "downloaded", "served", "share"
+        );
         for c in self.clients.iter().take(max_rows) {
-            let share = if total == 0 { 0.0 } else { 100.0 * f64::from(c.served) / total as f64 };
+            let share = if total == 0 {
+                0.0
+            } else {
+                100.0 * f64::from(c.served) / total as f64
+            };
             let from: Vec<String> = c.from.iter().map(|(r, n)| format!("{r}:{n}")).collect();
             let _ = writeln!(
                 s,
@@ -116,7 +129,11 @@ impl SimReport {
             );
         }
         if self.clients.len() > max_rows {
-            let _ = writeln!(s, "... {} more clients (see --report)", self.clients.len() - max_rows);
+            let _ = writeln!(
+                s,
+                "... {} more clients (see --report)",
+                self.clients.len() - max_rows
+            );
         }
         s
     }

@@ -45,7 +45,10 @@ impl SimConfig {
 /// 4. Rank 0 gathers every client's counters.
 ///
 /// Any other failure aborts the cluster, so no rank waits for a failed one.
-pub fn run_rank<C: Comm + ?Sized>(comm: &C, cfg: &SimConfig) -> Result<Option<SimReport>, SimError> {
+pub fn run_rank<C: Comm + ?Sized>(
+    comm: &C,
+    cfg: &SimConfig,
+) -> Result<Option<SimReport>, SimError> {
     let started = Instant::now();
     let deadline = started + cfg.timeout;
     if comm.size() < 2 {
@@ -55,7 +58,9 @@ pub fn run_rank<C: Comm + ?Sized>(comm: &C, cfg: &SimConfig) -> Result<Option<Si
         input_gate(comm, cfg, deadline)?;
         if comm.rank() == 0 {
             let counts = run_tracker(comm, deadline)?;
-            let all = comm.gather(0, Vec::new(), Some(deadline))?.unwrap_or_default();
+            let all = comm
+                .gather(0, Vec::new(), Some(deadline))?
+                .unwrap_or_default();
             let mut clients = Vec::with_capacity(all.len());
             for (rank, bytes) in all.iter().enumerate().skip(1) {
                 match Message::decode(bytes) {
@@ -80,7 +85,11 @@ pub fn run_rank<C: Comm + ?Sized>(comm: &C, cfg: &SimConfig) -> Result<Option<Si
 }
 
 /// Step 1: rank 0 validates all in-files, every rank learns the verdict.
-fn input_gate<C: Comm + ?Sized>(comm: &C, cfg: &SimConfig, deadline: Instant) -> Result<(), SimError> {
+fn input_gate<C: Comm + ?Sized>(
+    comm: &C,
+    cfg: &SimConfig,
+    deadline: Instant,
+) -> Result<(), SimError> {
     let mut own_error = None;
     let verdict = if comm.rank() == 0 {
         match validate_inputs(&cfg.dir, comm.size() - 1) {
@@ -111,7 +120,10 @@ fn input_gate<C: Comm + ?Sized>(comm: &C, cfg: &SimConfig, deadline: Instant) ->
 }
 
 /// Drive a [`Tracker`] with messages from the clients until every client is done.
-pub fn run_tracker<C: Comm + ?Sized>(comm: &C, deadline: Instant) -> Result<TrackerCounts, SimError> {
+pub fn run_tracker<C: Comm + ?Sized>(
+    comm: &C,
+    deadline: Instant,
+) -> Result<TrackerCounts, SimError> {
     let clients = comm.size() - 1;
     let mut tracker = Tracker::new(clients);
     while !tracker.finished() {

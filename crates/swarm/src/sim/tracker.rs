@@ -135,7 +135,9 @@ impl Tracker {
                     if entry.hashes.is_empty() {
                         entry.hashes = f.hashes;
                     } else if entry.hashes != f.hashes {
-                        return Err(bad("registration with hashes that differ from another owner's"));
+                        return Err(bad(
+                            "registration with hashes that differ from another owner's",
+                        ));
                     }
                     entry.holders.insert(from, Role::Seed);
                 }

@@ -70,17 +70,29 @@ mod tests {
 
     #[test]
     fn wanted_file_nobody_owns_is_an_error_with_its_line() {
-        let inputs = [input(1, &format!("1\nf 1\n{H1}\n0\n")), input(2, "0\n2\nf\nghost\n")];
+        let inputs = [
+            input(1, &format!("1\nf 1\n{H1}\n0\n")),
+            input(2, "0\n2\nf\nghost\n"),
+        ];
         let e = check_consistent(&inputs).unwrap_err().to_string();
         assert_eq!(e, "in2.txt:4: wants 'ghost', which no client owns");
     }
 
     #[test]
     fn owners_must_agree() {
-        let inputs = [input(1, &format!("1\nf 1\n{H1}\n0\n")), input(2, &format!("1\nf 1\n{H2}\n0\n"))];
+        let inputs = [
+            input(1, &format!("1\nf 1\n{H1}\n0\n")),
+            input(2, &format!("1\nf 1\n{H2}\n0\n")),
+        ];
         let e = check_consistent(&inputs).unwrap_err().to_string();
-        assert_eq!(e, "in2.txt:2: 'f' differs from the copy in in1.txt (segment count or hashes)");
-        let same = [input(1, &format!("1\nf 1\n{H1}\n0\n")), input(2, &format!("1\nf 1\n{H1}\n0\n"))];
+        assert_eq!(
+            e,
+            "in2.txt:2: 'f' differs from the copy in in1.txt (segment count or hashes)"
+        );
+        let same = [
+            input(1, &format!("1\nf 1\n{H1}\n0\n")),
+            input(2, &format!("1\nf 1\n{H1}\n0\n")),
+        ];
         check_consistent(&same).unwrap();
     }
 }
