@@ -43,7 +43,7 @@ pub enum MagnetError {
     MissingInfoHash,
     /// The `btih` value is malformed.
     #[error("magnet link has a bad info-hash: {0}")]
-    BadInfoHash(#[from] ParseIdError),
+    BadInfoHash(ParseIdError),
     /// Only a v2 (`urn:btmh:`) hash.
     #[error("magnet link has only a BitTorrent v2 hash (urn:btmh); v2 is not supported yet")]
     V2NotSupported,
@@ -103,7 +103,8 @@ impl Magnet {
                     if let Some(h) = strip_prefix_ci(&value, "urn:btih:") {
                         // The first v1 hash wins; later ones are ignored.
                         if info_hash.is_none() {
-                            info_hash = Some(InfoHash::from_str(h)?);
+                            info_hash =
+                                Some(InfoHash::from_str(h).map_err(MagnetError::BadInfoHash)?);
                         }
                     } else if let Some(h) = strip_prefix_ci(&value, "urn:btmh:") {
                         m.btmh.get_or_insert_with(|| h.to_owned());

@@ -17,7 +17,7 @@ pub const MAX_PIECE_LENGTH: u32 = 512 * 1024 * 1024;
 pub enum MetainfoError {
     /// Not bencode at all, or broken bencode.
     #[error("not a valid torrent file: {0}")]
-    Bencode(#[from] DecodeError),
+    Bencode(DecodeError),
     /// The top level (or `info`) is not a dictionary.
     #[error("not a valid torrent file: '{0}' is not a dictionary")]
     NotADictionary(&'static str),
@@ -69,12 +69,12 @@ pub enum MetainfoError {
     #[error("torrent 'files' list is empty")]
     NoFiles,
     /// An unsafe or colliding file path.
-    #[error("unsafe file path in torrent (file {index}): {source}")]
+    #[error("unsafe file path in torrent (file {index}): {problem}")]
     Path {
         /// File index (problems with the torrent name are reported as file 0).
         index: usize,
         /// What is wrong with it.
-        source: PathError,
+        problem: PathError,
     },
     /// A BitTorrent v2-only torrent.
     #[error("BitTorrent v2 torrents (BEP 52) are not supported yet")]
@@ -85,6 +85,14 @@ pub enum MetainfoError {
     /// A `meta version` other than 1 or 2.
     #[error("unknown torrent 'meta version' {0}")]
     UnknownMetaVersion(i64),
+}
+
+// The message already includes the decoding error, so it is not also a `source()`
+// (that would print it twice in a one-line error chain).
+impl From<DecodeError> for MetainfoError {
+    fn from(e: DecodeError) -> Self {
+        MetainfoError::Bencode(e)
+    }
 }
 
 /// One file of a torrent.
@@ -175,7 +183,7 @@ fn file_path(d: &Dict<'_>, index: usize) -> Result<Vec<String>, MetainfoError> {
         .or_else(|| d.get(b"path"))
         .ok_or(MetainfoError::Missing("path"))?;
     let list = v.as_list().ok_or_else(|| type_err("path", "a list", v))?;
-    let path_err = |source| MetainfoError::Path { index, source };
+    let path_err = |problem| MetainfoError::Path { index, problem };
     if list.is_empty() {
         return Err(path_err(PathError::EmptyPath));
     }
@@ -222,8 +230,8 @@ impl Info {
             (None, Some(v)) => return Err(type_err("name", "a string", v)),
             (None, None) => return Err(MetainfoError::Missing("name")),
         };
-        let name =
-            check_component(name_raw).map_err(|source| MetainfoError::Path { index: 0, source })?;
+        let name = check_component(name_raw)
+            .map_err(|problem| MetainfoError::Path { index: 0, problem })?;
 
         let pl = req_int(d, "piece length")?;
         let piece_length = u32::try_from(pl)
@@ -373,15 +381,15 @@ fn parse_files(fv: &Value<'_>) -> Result<Vec<FileEntry>, MetainfoError> {
         .iter()
         .filter(|f| !f.padding)
         .map(|f| f.path.as_slice());
-    check_collisions(real).map_err(|source| {
-        let index = match &source {
+    check_collisions(real).map_err(|problem| {
+        let index = match &problem {
             PathError::Collision(p) => files
                 .iter()
                 .rposition(|f| f.path.join("/") == *p)
                 .unwrap_or(0),
             _ => 0,
         };
-        MetainfoError::Path { index, source }
+        MetainfoError::Path { index, problem }
     })?;
     Ok(files)
 }

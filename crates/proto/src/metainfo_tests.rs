@@ -151,7 +151,7 @@ fn collision_reports_path() {
         err,
         MetainfoError::Path {
             index: 1,
-            source: PathError::Collision("a".into())
+            problem: PathError::Collision("a".into())
         }
     );
 }

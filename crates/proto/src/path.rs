@@ -20,7 +20,7 @@ pub enum PathError {
     #[error("path component {0:?} contains a path separator")]
     Separator(String),
     /// NUL or another control character.
-    #[error("path component {0:?} contains a NUL or control character")]
+    #[error("path component \"{0}\" contains a NUL or control character")]
     ControlChar(String),
     /// Not valid UTF-8.
     #[error("path component {0:?} is not valid UTF-8")]
