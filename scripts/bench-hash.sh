@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Hashing throughput of `bitswarm create` and `bitswarm verify` on a 1 GiB file, against
+# OpenSSL's single-core SHA-1 speed times the number of cores. Target: >= 90%.
+# Usage: scripts/bench-hash.sh [SIZE_MIB]   (default 1024)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MIB="${1:-1024}"
+cargo build --release -p bitswarm >/dev/null
+BIN="$PWD/target/release/bitswarm"
+CORES="$(nproc)"
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+echo "bench-hash: writing ${SIZE_MIB} MiB of random data in $TMP"
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > "$TMP/data.bin"
+BYTES=$((SIZE_MIB * 1024 * 1024))
+
+# Seconds (float) a command takes.
+timed() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" >/dev/null
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+
+# Warm the page cache, then measure.
+cat "$TMP/data.bin" > /dev/null
+T_CREATE=$(timed "$BIN" create "$TMP/data.bin" -o "$TMP/data.torrent" --no-date)
+T_VERIFY=$(timed "$BIN" verify "$TMP/data.torrent" "$TMP/data.bin")
+
+# openssl prints e.g. "sha1  ...  1745678.12k" (1000-byte k) for the 1048576-byte block.
+SSL_K=$(openssl speed -bytes 1048576 -seconds 3 sha1 2>/dev/null | awk '/^sha1/ {print $NF}' | tr -d k)
+SSL_GBS=$(echo "$SSL_K * 1000 / 1000000000" | bc -l)
+ALL_GBS=$(echo "$SSL_GBS * $CORES" | bc -l)
+C_GBS=$(echo "$BYTES / $T_CREATE / 1000000000" | bc -l)
+V_GBS=$(echo "$BYTES / $T_VERIFY / 1000000000" | bc -l)
+
+printf 'data:              %d MiB, %d cores\n' "$SIZE_MIB" "$CORES"
+printf 'openssl sha1:      %.2f GB/s per core, %.2f GB/s x %d cores\n' "$SSL_GBS" "$ALL_GBS" "$CORES"
+printf 'bitswarm create:   %.2f GB/s (%.2f s) = %.0f%% of openssl x cores\n' "$C_GBS" "$T_CREATE" "$(echo "100 * $C_GBS / $ALL_GBS" | bc -l)"
+printf 'bitswarm verify:   %.2f GB/s (%.2f s) = %.0f%% of openssl x cores\n' "$V_GBS" "$T_VERIFY" "$(echo "100 * $V_GBS / $ALL_GBS" | bc -l)"
