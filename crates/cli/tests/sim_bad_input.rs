@@ -134,3 +134,16 @@ fn too_few_ranks() {
     let out = run_sim(tmp.path(), &["--ranks", "1"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_failing_rank_aborts_the_whole_job() {
+    // Client 3 cannot write its output (a folder is in the way): the job must stop with
+    // that error, not hang.
+    let tmp = copy_official(1);
+    std::fs::create_dir(tmp.path().join("client3_file1")).expect("mkdir");
+    let out = run_sim(tmp.path(), &["--ranks", "4"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write") && stderr.contains("client3_file1"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}

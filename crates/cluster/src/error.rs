@@ -55,7 +55,7 @@ pub enum ClusterError {
         message: String,
     },
     /// The operating system refused a thread.
-    #[error("cannot start a thread for rank {rank}: {source}")]
+    #[error("cannot start a thread for rank {rank}")]
     Spawn {
         /// The rank.
         rank: Rank,

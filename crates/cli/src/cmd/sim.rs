@@ -178,7 +178,7 @@ fn run_mpi(
         }
         // Anything else already aborted the world (MPI_Abort does not return).
         Err(e) => {
-            comm.abort(&format!("rank {rank}: {e}"));
+            comm.abort(&format!("rank {rank}: {}", e.full_message()));
             Err(e.into())
         }
     }

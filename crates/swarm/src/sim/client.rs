@@ -37,7 +37,7 @@ where
     });
     if let Err(e) = &result {
         if !e.is_coordinated() && !e.is_echo_of_abort() {
-            comm.abort(&format!("rank {rank}: {e}"));
+            comm.abort(&format!("rank {rank}: {}", e.full_message()));
         }
     }
     result

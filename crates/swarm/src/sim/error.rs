@@ -27,7 +27,7 @@ pub enum SimError {
     #[error(transparent)]
     Cluster(#[from] ClusterError),
     /// A message from another rank could not be decoded.
-    #[error("bad message from rank {from}: {source}")]
+    #[error("bad message from rank {from}")]
     Decode {
         /// The sender.
         from: Rank,
@@ -66,7 +66,7 @@ pub enum SimError {
         index: u32,
     },
     /// An output file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Output {
         /// The path.
         path: PathBuf,
@@ -91,6 +91,21 @@ impl SimError {
             self,
             SimError::Input(_) | SimError::InputRejected { .. } | SimError::TooFewRanks(_)
         )
+    }
+
+    /// The message with its causes, joined by ": " on one line.
+    pub fn full_message(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            let more = c.to_string();
+            if !text.ends_with(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            cause = c.source();
+        }
+        text
     }
 
     /// Whether this error only says that another rank aborted (not the root cause).

@@ -54,7 +54,7 @@ pub struct ClientInput {
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file could not be read (missing, unreadable).
-    #[error("{file}: cannot read it (client rank {rank} needs it): {source}")]
+    #[error("{file}: cannot read it (client rank {rank} needs it)")]
     Read {
         /// `in<R>.txt`.
         file: String,
