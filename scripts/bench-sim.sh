@@ -4,7 +4,8 @@
 #  2. a generated run over LocalCluster: CLIENTS clients (default 1000), 10 files of
 #     100 segments, clients 1..10 seed one file each, every other client wants WANTED
 #     files (default 10); time and message counts from the JSON report.
-# Usage: scripts/bench-sim.sh [--no-mpi]   env: CLIENTS, WANTED, TESTS_DIR
+# Usage: scripts/bench-sim.sh [--no-mpi]
+# env: CLIENTS, WANTED, TESTS_DIR, MPI_TARGET_DIR (target/mpi), LOCAL_TARGET_DIR (target)
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,9 +17,9 @@ trap 'rm -rf "$work"' EXIT
 
 if [ "${1:-}" != "--no-mpi" ] && command -v mpirun >/dev/null; then
     echo "== official tests under mpirun"
-    export CARGO_TARGET_DIR="$root/target/mpi"
-    (cd "$root" && cargo build --release -q -p bitswarm --features mpi)
-    mpibin="$CARGO_TARGET_DIR/release/bitswarm"
+    mpitarget="${MPI_TARGET_DIR:-$root/target/mpi}"
+    (cd "$root" && CARGO_TARGET_DIR="$mpitarget" cargo build --release -q -p bitswarm --features mpi)
+    mpibin="$mpitarget/release/bitswarm"
     flags=(--oversubscribe)
     [ "$(id -u)" = 0 ] && flags+=(--allow-run-as-root)
     for t in "$tests"/test*/; do
@@ -31,12 +32,12 @@ if [ "${1:-}" != "--no-mpi" ] && command -v mpirun >/dev/null; then
         end=$(date +%s.%N)
         awk -v n="$name" -v r="$n" -v a="$start" -v b="$end" 'BEGIN{printf "%s: -np %d  %.3f s\n", n, r, b-a}'
     done
-    unset CARGO_TARGET_DIR
 fi
 
 echo "== generated: $clients clients, 10 files x 100 segments, $wanted wanted per leecher (LocalCluster)"
-(cd "$root" && cargo build --release -q -p bitswarm)
-bin="$root/target/release/bitswarm"
+localtarget="${LOCAL_TARGET_DIR:-$root/target}"
+(cd "$root" && CARGO_TARGET_DIR="$localtarget" cargo build --release -q -p bitswarm)
+bin="$localtarget/release/bitswarm"
 gen="$work/gen"
 mkdir -p "$gen"
 awk -v clients="$clients" -v wanted="$wanted" -v dir="$gen" 'BEGIN {
