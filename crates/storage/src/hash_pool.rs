@@ -1,0 +1,213 @@
+//! [`HashPool`]: a fixed set of threads that verify downloaded pieces and write the good
+//! ones, fed through a bounded queue so a fast network cannot pile up unverified pieces in
+//! memory: when the queue is full, [`HashPool::verify_and_write`] blocks the caller.
+//!
+//! Callers on an async runtime should submit from a blocking context (or use
+//! [`HashPool::try_verify_and_write`] and retry), never block an async worker thread.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+
+use crate::error::StorageError;
+use crate::storage::Storage;
+
+/// What happened to a piece handed to [`HashPool::verify_and_write`].
+#[derive(Debug)]
+pub enum PieceOutcome {
+    /// The hash matched and the piece is written (not yet fsynced).
+    Verified {
+        /// The piece.
+        piece: u32,
+    },
+    /// The hash did not match; nothing was written.
+    HashMismatch {
+        /// The piece.
+        piece: u32,
+    },
+    /// The hash matched but writing failed.
+    WriteFailed {
+        /// The piece.
+        piece: u32,
+        /// Why.
+        error: StorageError,
+    },
+}
+
+impl PieceOutcome {
+    /// The piece this outcome is about.
+    pub fn piece(&self) -> u32 {
+        match self {
+            PieceOutcome::Verified { piece }
+            | PieceOutcome::HashMismatch { piece }
+            | PieceOutcome::WriteFailed { piece, .. } => *piece,
+        }
+    }
+}
+
+type Done = Box<dyn FnOnce(PieceOutcome) + Send + 'static>;
+
+struct Job {
+    storage: Arc<Storage>,
+    piece: u32,
+    data: Vec<u8>,
+    expected: [u8; 20],
+    done: Done,
+}
+
+impl Job {
+    fn run(self) {
+        let Job {
+            storage,
+            piece,
+            data,
+            expected,
+            done,
+        } = self;
+        let outcome = if bitswarm_proto::sha1::digest(&data) != expected {
+            PieceOutcome::HashMismatch { piece }
+        } else {
+            match storage.write_piece(piece, &data) {
+                Ok(()) => PieceOutcome::Verified { piece },
+                Err(error) => PieceOutcome::WriteFailed { piece, error },
+            }
+        };
+        // Free the piece's memory before the callback, which may queue more work.
+        drop(data);
+        done(outcome);
+    }
+}
+
+/// The queue was full; the piece is handed back.
+#[derive(Debug)]
+pub struct QueueFull {
+    /// The piece.
+    pub piece: u32,
+    /// Its data, untouched.
+    pub data: Vec<u8>,
+}
+
+/// A fixed pool of hashing threads with a bounded queue (never the async threads).
+///
+/// Dropping the pool finishes the queued jobs, then joins the threads.
+pub struct HashPool {
+    sender: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl HashPool {
+    /// A pool of `threads` (at least 1) threads and a queue of `queue_capacity` pieces
+    /// waiting (0 makes every submission wait for a free thread).
+    pub fn new(threads: usize, queue_capacity: usize) -> HashPool {
+        let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
+        let workers = (0..threads.max(1))
+            .map(|n| {
+                let rx: Receiver<Job> = receiver.clone();
+                std::thread::Builder::new()
+                    .name(format!("bitswarm-hash-{n}"))
+                    .spawn(move || worker(rx))
+                    .unwrap_or_else(|e| panic!("cannot start hashing thread: {e}"))
+            })
+            .collect();
+        HashPool {
+            sender: Some(sender),
+            workers,
+        }
+    }
+
+    /// A pool with one thread per core and a queue of twice that many pieces.
+    pub fn with_default_size() -> HashPool {
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get());
+        HashPool::new(n, 2 * n)
+    }
+
+    /// Verify `data` against `expected`; if good, write it with `storage.write_piece`; then
+    /// call `done` on the pool thread with the outcome. Blocks when the queue is full
+    /// (back-pressure).
+    pub fn verify_and_write(
+        &self,
+        storage: Arc<Storage>,
+        piece: u32,
+        data: Vec<u8>,
+        expected: [u8; 20],
+        done: impl FnOnce(PieceOutcome) + Send + 'static,
+    ) {
+        let job = Job {
+            storage,
+            piece,
+            data,
+            expected,
+            done: Box::new(done),
+        };
+        if let Some(tx) = &self.sender {
+            if let Err(err) = tx.send(job) {
+                // Only possible if every worker died; do the work here rather than lose it.
+                err.into_inner().run();
+            }
+        }
+    }
+
+    /// Like [`HashPool::verify_and_write`] but never blocks: with a full queue the piece is
+    /// handed back and `done` is dropped uncalled.
+    pub fn try_verify_and_write(
+        &self,
+        storage: Arc<Storage>,
+        piece: u32,
+        data: Vec<u8>,
+        expected: [u8; 20],
+        done: impl FnOnce(PieceOutcome) + Send + 'static,
+    ) -> Result<(), QueueFull> {
+        let job = Job {
+            storage,
+            piece,
+            data,
+            expected,
+            done: Box::new(done),
+        };
+        let Some(tx) = &self.sender else {
+            return Err(QueueFull {
+                piece: job.piece,
+                data: job.data,
+            });
+        };
+        match tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(job)) => Err(QueueFull {
+                piece: job.piece,
+                data: job.data,
+            }),
+            Err(TrySendError::Disconnected(job)) => {
+                job.run();
+                Ok(())
+            }
+        }
+    }
+
+    /// Pieces waiting in the queue (not those being hashed).
+    pub fn queued(&self) -> usize {
+        self.sender.as_ref().map_or(0, Sender::len)
+    }
+
+    /// Number of threads.
+    pub fn threads(&self) -> usize {
+        self.workers.len()
+    }
+}
+
+fn worker(rx: Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        // A panicking `done` callback must not shrink the pool.
+        let _ = catch_unwind(AssertUnwindSafe(|| job.run()));
+    }
+}
+
+impl Drop for HashPool {
+    fn drop(&mut self) {
+        self.sender = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}

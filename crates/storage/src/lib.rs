@@ -1,0 +1,46 @@
+//! bitswarm-storage owns the disk edge of the client: the files of a torrent (creating
+//! them sparse, mapping pieces to file slices with `bitswarm_proto::Layout`, positioned
+//! reads and writes through a bounded cache of open files), the pool of threads that
+//! verifies downloaded pieces before writing them, resume data, and the check of what is
+//! already on disk when a torrent is added.
+//!
+//! It must not touch the network or an async runtime: every call blocks, and async
+//! callers run it on a blocking pool or hand pieces to the [`HashPool`]. It hashes with
+//! `bitswarm_proto::sha1`, the project's one SHA-1, and never builds paths from
+//! unvalidated names (file paths come from proto's validated components).
+//!
+//! Layout:
+//! - [`storage`]: [`Storage`], a torrent's files: open, read, write, check a piece, sync.
+//! - `file_cache`: open file handles, least recently used closed beyond a limit.
+//! - `paths`: paths under the download folder, refusing symlinks that lead outside it.
+//! - [`hash_pool`]: [`HashPool`], verify-then-write on worker threads with a bounded queue.
+//! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
+//! - [`check`]: [`initial_check`], resume data or a parallel recheck at start.
+//! - [`error`]: [`StorageError`].
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod error;
+mod file_cache;
+pub mod hash_pool;
+mod paths;
+pub mod resume;
+pub mod storage;
+
+pub use check::initial_check;
+pub use error::StorageError;
+pub use file_cache::DEFAULT_OPEN_FILE_LIMIT;
+pub use hash_pool::{HashPool, PieceOutcome, QueueFull};
+pub use resume::{FileStamp, ResumeData};
+pub use storage::Storage;
+
+#[cfg(test)]
+mod check_tests;
+#[cfg(test)]
+mod hash_pool_tests;
+#[cfg(test)]
+mod resume_tests;
+#[cfg(test)]
+mod storage_tests;
+#[cfg(test)]
+mod test_util;
