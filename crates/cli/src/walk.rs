@@ -61,7 +61,7 @@ pub fn scan(path: &Path) -> anyhow::Result<Input> {
     }
     let mut files = Vec::new();
     walk(path, &mut Vec::new(), &mut files)?;
-    files.sort_by(|a, b| a.rel.join("/").cmp(&b.rel.join("/")));
+    files.sort_by_cached_key(|f| f.rel.join("/"));
     Ok(Input::Folder(files))
 }
 
