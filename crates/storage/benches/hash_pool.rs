@@ -14,7 +14,9 @@ const PIECE: usize = 1 << 20;
 const PIECES: usize = 256;
 
 fn bench(c: &mut Criterion) {
-    let piece: Vec<u8> = (0..PIECE).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let piece: Vec<u8> = (0..PIECE)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let hash = bitswarm_proto::sha1::digest(&piece);
     let spec = TorrentSpec {
         name: "bench.bin".into(),

@@ -66,7 +66,8 @@ pub(crate) fn hash_all(
                             Ok(ok) => good[piece as usize].store(ok, Ordering::Relaxed),
                             Err(e) => {
                                 failed.store(true, Ordering::Relaxed);
-                                let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                                let mut slot =
+                                    first_error.lock().unwrap_or_else(|p| p.into_inner());
                                 slot.get_or_insert(e);
                                 break;
                             }

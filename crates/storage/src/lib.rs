@@ -16,7 +16,7 @@
 //! - [`hash_pool`]: [`HashPool`], verify-then-write on worker threads with a bounded queue.
 //! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
 //! - [`check`]: [`initial_check`], resume data or a parallel recheck at start.
-//! - [`error`]: [`StorageError`].
+//! - [`error`]: the one error type, [`StorageError`].
 #![warn(missing_docs)]
 
 pub mod check;

@@ -30,8 +30,7 @@ impl PathGuard {
     /// A guard for `root`; with `create`, the root folder is created if missing.
     pub(crate) fn new(root: &Path, create: bool) -> Result<Self, StorageError> {
         if create {
-            fs::create_dir_all(root)
-                .map_err(|e| StorageError::io("create folder", root, e))?;
+            fs::create_dir_all(root).map_err(|e| StorageError::io("create folder", root, e))?;
         }
         let canonical_root = fs::canonicalize(root).map_err(|e| {
             if e.kind() == io::ErrorKind::NotFound {

@@ -158,8 +158,7 @@ impl ResumeData {
                 ));
             }
         }
-        if self.fingerprint != fingerprint(storage) || self.piece_count != storage.piece_count()
-        {
+        if self.fingerprint != fingerprint(storage) || self.piece_count != storage.piece_count() {
             return mismatch("it was saved for a different torrent layout".into());
         }
         let real: Vec<usize> = (0..storage.files().len())
@@ -305,14 +304,22 @@ impl ResumeData {
             return Err("`pieces` has the wrong length".into());
         }
         let spare = (bitfield.len() * 8 - piece_count as usize) as u32;
-        if spare > 0 && bitfield.last().is_some_and(|b| b & (0xffu8 >> (8 - spare)) != 0) {
+        if spare > 0
+            && bitfield
+                .last()
+                .is_some_and(|b| b & (0xffu8 >> (8 - spare)) != 0)
+        {
             return Err("spare bits set in `pieces`".into());
         }
         let files = d
             .get_list(b"files")
             .ok_or("no `files`")?
             .iter()
-            .map(|f| f.as_dict().ok_or("a file entry is not a dictionary").and_then(stamp))
+            .map(|f| {
+                f.as_dict()
+                    .ok_or("a file entry is not a dictionary")
+                    .and_then(stamp)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(ResumeData {
             info_hash,

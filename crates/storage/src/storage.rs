@@ -176,9 +176,10 @@ impl Storage {
     }
 
     fn path_of(&self, index: usize) -> PathBuf {
-        self.cache
-            .path(index)
-            .map_or_else(|| PathBuf::from(format!("<file #{index}>")), Path::to_path_buf)
+        self.cache.path(index).map_or_else(
+            || PathBuf::from(format!("<file #{index}>")),
+            Path::to_path_buf,
+        )
     }
 
     /// Write a whole piece (it may span files) with one positioned write per file.
@@ -224,8 +225,8 @@ impl Storage {
                 size,
             });
         }
-        let start = u64::from(piece) * u64::from(self.layout.geometry().piece_length())
-            + u64::from(offset);
+        let start =
+            u64::from(piece) * u64::from(self.layout.geometry().piece_length()) + u64::from(offset);
         self.read_range(start, buf)
     }
 

@@ -146,7 +146,10 @@ fn seeding_with_a_missing_file_names_it() {
     // Nothing was created by the failed open.
     assert!(!dir.path().join("t/sub/b").exists());
     let missing_root = Storage::open_existing(&t.info, &dir.path().join("nope"));
-    assert!(matches!(missing_root, Err(StorageError::MissingFile { .. })));
+    assert!(matches!(
+        missing_root,
+        Err(StorageError::MissingFile { .. })
+    ));
 }
 
 #[test]

@@ -63,7 +63,11 @@ fn build(
     for (len, pad) in lens.iter().zip(pads) {
         for _ in 0..*len {
             let i = data.len() as u32;
-            data.push(if *pad { 0 } else { (i.wrapping_mul(2_654_435_761) >> 13) as u8 });
+            data.push(if *pad {
+                0
+            } else {
+                (i.wrapping_mul(2_654_435_761) >> 13) as u8
+            });
         }
     }
     let pieces: Vec<u8> = data
