@@ -159,3 +159,10 @@ fn drop_finishes_queued_work() {
     drop(tx);
     assert_eq!(rx.iter().count(), 3);
 }
+
+#[test]
+fn pool_and_outcome_cross_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<HashPool>();
+    assert_send_sync::<PieceOutcome>();
+}

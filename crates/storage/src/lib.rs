@@ -17,6 +17,38 @@
 //! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
 //! - [`check`]: [`initial_check`], resume data or a parallel recheck at start.
 //! - [`error`]: the one error type, [`StorageError`].
+//!
+//! A download, in short:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use bitswarm_storage::{initial_check, HashPool, PieceOutcome, ResumeData, Storage};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let data = b"hello, swarm".to_vec();
+//! # let spec = bitswarm_proto::TorrentSpec { name: "hello.txt".into(),
+//! #     single_length: Some(data.len() as u64), piece_length: 16384,
+//! #     pieces: vec![bitswarm_proto::sha1::digest(&data)], ..Default::default() };
+//! # let (_, meta) = spec.build()?;
+//! # let dir = tempfile::tempdir()?;
+//! # let root = dir.path();
+//! let storage = Arc::new(Storage::open(meta.info(), root)?.with_info_hash(meta.info_hash()));
+//! let resume_path = ResumeData::path_for(root, &meta.info_hash());
+//! let resume = ResumeData::load_if_present(&resume_path).unwrap_or(None); // corrupt: recheck
+//! let mut have = initial_check(&storage, resume.as_ref(), false, &|_done, _total| {})?;
+//!
+//! let pool = HashPool::new(2, 4);
+//! let (tx, rx) = std::sync::mpsc::channel();
+//! pool.verify_and_write(Arc::clone(&storage), 0, data, meta.info().pieces()[0], move |o| {
+//!     let _ = tx.send(o);
+//! });
+//! if let PieceOutcome::Verified { piece } = rx.recv()? {
+//!     have[piece as usize] = true;
+//! }
+//! ResumeData::capture(&storage, meta.info_hash(), &have)?.save(&resume_path)?;
+//! # assert_eq!(have, [true]);
+//! # Ok(()) }
+//! ```
 #![warn(missing_docs)]
 
 pub mod check;
