@@ -8,7 +8,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use crate::bitfield::Bitfield;
 use crate::rate::RateMeter;
-use crate::request_queue::{RequestQueue, RequestQueueConfig};
+use crate::request_queue::RequestQueue;
 use crate::session_types::{CloseReason, Role, SessionConfig, SessionEvent};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +86,7 @@ impl PeerSession {
             peer_choking: true,
             peer_interested: false,
             peer_pieces: Bitfield::new(piece_count),
-            requests: RequestQueue::new(RequestQueueConfig::default()),
+            requests: RequestQueue::new(config.request_queue),
             incoming: VecDeque::new(),
             granted_fast: Vec::new(),
             last_sent: now,
@@ -333,14 +333,19 @@ impl PeerSession {
         };
         self.incoming.remove(i);
         self.upload.record(data.len() as u64, now);
-        self.queue(
-            &Message::Piece {
-                piece: block.piece,
-                offset: block.offset,
-                data,
-            },
-            now,
-        );
+        if self.phase == Phase::Closed {
+            return true;
+        }
+        // Header and payload go out as two buffers (vectored write), so the block's
+        // bytes are never copied into a message buffer.
+        let mut header = BytesMut::with_capacity(13);
+        header.extend_from_slice(&(9 + data.len() as u32).to_be_bytes());
+        header.extend_from_slice(&[bitswarm_wire::message::id::PIECE]);
+        header.extend_from_slice(&block.piece.to_be_bytes());
+        header.extend_from_slice(&block.offset.to_be_bytes());
+        self.send.push_back(header.freeze());
+        self.send.push_back(data);
+        self.last_sent = now;
         true
     }
 
@@ -377,6 +382,12 @@ impl PeerSession {
     /// Closes the session.
     pub fn close(&mut self) {
         self.close_with(CloseReason::Local);
+    }
+
+    /// Closes the session because the torrent found the peer breaking a rule the
+    /// session cannot check alone (e.g. a request outside the torrent's geometry).
+    pub fn close_protocol(&mut self, what: &'static str) {
+        self.close_with(CloseReason::Protocol(what));
     }
 
     // ---- internals ----

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use thiserror::Error;
 
 use crate::bitfield::{Bitfield, BitfieldError};
+use crate::request_queue::RequestQueueConfig;
 
 /// Who opened the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct SessionConfig {
     pub handshake_timeout: Duration,
     /// Most allowed-fast and suggested pieces remembered from the peer.
     pub max_hints: usize,
+    /// Pipelining of our requests to the peer (depth, timeouts, snubbing).
+    pub request_queue: RequestQueueConfig,
 }
 
 impl SessionConfig {
@@ -61,6 +64,7 @@ impl SessionConfig {
             idle_timeout: Duration::from_secs(180),
             handshake_timeout: Duration::from_secs(20),
             max_hints: 32,
+            request_queue: RequestQueueConfig::default(),
         }
     }
 }
