@@ -98,48 +98,50 @@ impl FileCache {
     /// The handle of file `index`, opening it if needed. `for_write` marks it dirty.
     pub(crate) fn get(&self, index: usize, for_write: bool) -> Result<Arc<File>, StorageError> {
         let mut st = self.lock();
+        st.tick += 1;
+        let tick = st.tick;
+        let file = match st.open.get_mut(&index) {
+            Some(slot) => {
+                slot.last_used = tick;
+                Arc::clone(&slot.file)
+            }
+            None => {
+                let path = self.path(index).ok_or_else(|| {
+                    StorageError::io(
+                        "open",
+                        PathBuf::from(format!("<file #{index}>")),
+                        io::Error::new(io::ErrorKind::InvalidInput, "no such file in the torrent"),
+                    )
+                })?;
+                let file = Arc::new(open_file(path, self.access)?);
+                self.insert_locked(&mut st, index, Arc::clone(&file));
+                file
+            }
+        };
         if for_write {
             st.dirty.insert(index);
         }
-        st.tick += 1;
-        let tick = st.tick;
-        if let Some(slot) = st.open.get_mut(&index) {
-            slot.last_used = tick;
-            return Ok(Arc::clone(&slot.file));
-        }
-        let path = self.path(index).ok_or_else(|| {
-            StorageError::io(
-                "open",
-                PathBuf::from(format!("<file #{index}>")),
-                io::Error::new(io::ErrorKind::InvalidInput, "no such file in the torrent"),
-            )
-        })?;
-        let file = Arc::new(open_file(path, self.access)?);
-        self.insert_locked(&mut st, index, Arc::clone(&file));
         Ok(file)
     }
 
-    /// fsync every file written since the last sync.
+    /// fsync every file written since the last sync. All are tried; the first error is
+    /// returned. A failed file is not retried by the next sync: Linux reports a writeback
+    /// error to fsync once, so a retry would wrongly succeed.
     pub(crate) fn sync_all(&self) -> Result<(), StorageError> {
-        let dirty: Vec<usize> = {
-            let mut st = self.lock();
-            let mut d: Vec<usize> = st.dirty.drain().collect();
-            d.sort_unstable();
-            d
-        };
-        for (n, &index) in dirty.iter().enumerate() {
+        let mut dirty: Vec<usize> = self.lock().dirty.drain().collect();
+        dirty.sort_unstable();
+        let mut first_error = None;
+        for index in dirty {
             let result = self.get(index, false).and_then(|file| {
                 file.sync_all().map_err(|e| {
                     StorageError::io("fsync", self.path(index).unwrap_or(Path::new("")), e)
                 })
             });
             if let Err(e) = result {
-                // Keep the files not yet flushed dirty, so a later sync retries them.
-                self.lock().dirty.extend(&dirty[n..]);
-                return Err(e);
+                first_error.get_or_insert(e);
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Number of handles currently open (for tests).

@@ -225,3 +225,22 @@ fn storage_is_send_and_sync() {
     fn assert_both<T: Send + Sync>() {}
     assert_both::<Storage>();
 }
+
+#[test]
+fn sync_reports_a_vanished_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..4).map(|i| format!("f{i}")).collect();
+    let files: Vec<(&str, u64, bool)> = names.iter().map(|n| (n.as_str(), 8, false)).collect();
+    let t = folder("v", &files, 8);
+    // One handle: writing f0..f3 closes f0..f2, so sync must reopen them.
+    let s = Storage::open_with_limit(&t.info, dir.path(), 1).unwrap();
+    write_all(&s, &t);
+    fs::remove_file(dir.path().join("v/f0")).unwrap();
+    let err = s.sync().unwrap_err();
+    assert!(matches!(&err, StorageError::MissingFile { path } if path.ends_with("v/f0")));
+    s.sync().unwrap();
+    // The others were flushed and are intact.
+    for p in 1..4 {
+        assert!(s.check_piece(p).unwrap());
+    }
+}
