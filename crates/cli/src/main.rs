@@ -34,6 +34,8 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Run the tracker/segment swarm simulation (the course protocol).
     Sim(cmd::sim::SimArgs),
+    /// Run a BitTorrent tracker (HTTP and UDP, announce and scrape).
+    Tracker(cmd::tracker::TrackerArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Info(a) => cmd::info::run(a),
         Command::Verify(a) => cmd::verify::run(a),
         Command::Sim(a) => cmd::sim::run(a),
+        Command::Tracker(a) => cmd::tracker::run(a),
     };
     match result {
         Ok(code) => code,

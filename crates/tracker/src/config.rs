@@ -152,12 +152,12 @@ stats_enabled = true
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    #[error("cannot read config file {path}: {error}")]
     Io {
         /// File.
         path: PathBuf,
         /// Cause.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML for this config (unknown field, wrong type).
     #[error("invalid config file {path}: {message}")]
@@ -175,9 +175,9 @@ pub enum ConfigError {
 impl Config {
     /// Reads a TOML file; absent fields take their defaults.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Io {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Config::from_toml(&text).map_err(|message| ConfigError::Parse {
             path: path.to_owned(),

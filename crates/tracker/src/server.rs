@@ -35,14 +35,14 @@ pub enum ServerError {
     #[error(transparent)]
     Whitelist(#[from] WhitelistError),
     /// A socket could not be bound.
-    #[error("cannot bind {what} on {addr}: {source}")]
+    #[error("cannot bind {what} on {addr}: {error}")]
     Bind {
         /// "HTTP" or "UDP".
         what: &'static str,
         /// The address.
         addr: SocketAddr,
         /// Cause.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The runtime thread of [`TrackerServer::start_blocking`] could not start.
     #[error("cannot start the tracker runtime: {0}")]
@@ -131,10 +131,10 @@ impl TrackerServer {
             Some(
                 TcpListener::bind(addr)
                     .await
-                    .map_err(|source| ServerError::Bind {
+                    .map_err(|error| ServerError::Bind {
                         what: "HTTP",
                         addr,
-                        source,
+                        error,
                     })?,
             )
         } else {
@@ -145,10 +145,10 @@ impl TrackerServer {
             Some(
                 UdpSocket::bind(addr)
                     .await
-                    .map_err(|source| ServerError::Bind {
+                    .map_err(|error| ServerError::Bind {
                         what: "UDP",
                         addr,
-                        source,
+                        error,
                     })?,
             )
         } else {

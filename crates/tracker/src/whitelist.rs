@@ -10,12 +10,12 @@ use crate::types::InfoHash;
 #[derive(Debug, thiserror::Error)]
 pub enum WhitelistError {
     /// The file could not be read.
-    #[error("cannot read whitelist {path}: {source}")]
+    #[error("cannot read whitelist {path}: {error}")]
     Io {
         /// File.
         path: PathBuf,
         /// Cause.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A line is not an info-hash.
     #[error("whitelist {path}, line {line}: expected 40 hex digits")]
@@ -45,9 +45,9 @@ pub fn parse_whitelist(text: &str) -> Result<HashSet<InfoHash>, usize> {
 
 /// Reads and parses a whitelist file.
 pub fn load_whitelist(path: &Path) -> Result<HashSet<InfoHash>, WhitelistError> {
-    let text = std::fs::read_to_string(path).map_err(|source| WhitelistError::Io {
+    let text = std::fs::read_to_string(path).map_err(|error| WhitelistError::Io {
         path: path.to_owned(),
-        source,
+        error,
     })?;
     parse_whitelist(&text).map_err(|line| WhitelistError::BadLine {
         path: path.to_owned(),

@@ -3,4 +3,5 @@
 pub mod create;
 pub mod info;
 pub mod sim;
+pub mod tracker;
 pub mod verify;
