@@ -100,6 +100,10 @@ pub struct HashPool {
 impl HashPool {
     /// A pool of `threads` (at least 1) threads and a queue of `queue_capacity` pieces
     /// waiting (0 makes every submission wait for a free thread).
+    ///
+    /// # Panics
+    ///
+    /// If the operating system refuses to start a thread (as `std::thread::spawn` does).
     pub fn new(threads: usize, queue_capacity: usize) -> HashPool {
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
         let workers = (0..threads.max(1))

@@ -61,7 +61,7 @@ impl Storage {
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .map_err(|e| StorageError::io("create", &path, e))?;
+                .map_err(|e| StorageError::io("open or create", &path, e))?;
             let len = handle
                 .metadata()
                 .map_err(|e| StorageError::io("inspect", &path, e))?
