@@ -36,6 +36,10 @@ enum Command {
     Sim(cmd::sim::SimArgs),
     /// Run a BitTorrent tracker (HTTP and UDP, announce and scrape).
     Tracker(cmd::tracker::TrackerArgs),
+    /// Download a torrent from its trackers and peers (and optionally keep seeding).
+    Download(cmd::download::DownloadArgs),
+    /// Seed existing data of a torrent until Ctrl-C.
+    Seed(cmd::seed::SeedArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Verify(a) => cmd::verify::run(a),
         Command::Sim(a) => cmd::sim::run(a),
         Command::Tracker(a) => cmd::tracker::run(a),
+        Command::Download(a) => cmd::download::run(a),
+        Command::Seed(a) => cmd::seed::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,9 @@
 //! One module per subcommand; each has an `Args` struct (clap) and `run`.
 
 pub mod create;
+pub mod download;
 pub mod info;
+pub mod seed;
 pub mod sim;
 pub mod tracker;
 pub mod verify;

@@ -1,0 +1,281 @@
+//! `bitswarm download`: fetch a torrent's files from the swarm (trackers and `--peer`
+//! addresses), with a progress bar on stderr and a summary at the end; optionally keep
+//! seeding. Ctrl-C (or SIGTERM) stops cleanly: `stopped` is announced and resume data is
+//! saved, so the next run continues where this one left off.
+//!
+//! Also holds what `seed` shares with it: runtime, logging, the signal wait and the
+//! status line.
+
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use bitswarm_net::{
+    parse_rate, AddTorrent, DataLocation, Session, SessionConfig, TorrentHandle, TorrentState,
+    TorrentStats,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::exit::Failure;
+
+/// Arguments of `bitswarm download`.
+#[derive(clap::Args, Debug)]
+pub struct DownloadArgs {
+    /// The .torrent file to download (magnet links need metadata exchange, not
+    /// implemented yet).
+    #[arg(value_name = "TORRENT")]
+    pub torrent: String,
+    /// Folder to download into (created if missing); resume data goes to
+    /// DIR/.bitswarm/.
+    #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
+    pub output: PathBuf,
+    /// TCP port to listen on for peers (0: any free port).
+    #[arg(long, value_name = "N", default_value_t = 6881)]
+    pub port: u16,
+    /// Also dial this peer (repeatable).
+    #[arg(long = "peer", value_name = "IP:PORT")]
+    pub peers: Vec<SocketAddr>,
+    /// Keep seeding after the download completes (until Ctrl-C).
+    #[arg(long)]
+    pub seed: bool,
+    /// Most connected peers.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub max_peers: usize,
+    /// Download limit in bytes/s, e.g. 512K, 8M, 1.5MiB (0: unlimited).
+    #[arg(long, value_name = "RATE", value_parser = rate_arg)]
+    pub download_limit: Option<u64>,
+    /// Upload limit in bytes/s, e.g. 512K, 8M, 1.5MiB (0: unlimited).
+    #[arg(long, value_name = "RATE", value_parser = rate_arg)]
+    pub upload_limit: Option<u64>,
+    /// Download only these files (indexes as listed by `bitswarm info`, comma separated).
+    #[arg(long, value_name = "INDEX,...", value_delimiter = ',')]
+    pub only: Vec<usize>,
+    /// Hash everything already on disk instead of trusting resume data.
+    #[arg(long)]
+    pub recheck: bool,
+    /// Seconds between peer checks (peers at the fault limit are banned).
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    pub peer_check_interval: u64,
+    /// Faults (hash failures, protocol errors, timeouts) at which a peer is banned.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_failcount: u32,
+    /// Re-announce to trackers at least every SECS seconds.
+    #[arg(long, value_name = "SECS")]
+    pub announce_interval: Option<u64>,
+}
+
+/// Parses a rate for clap (0 = unlimited).
+pub(crate) fn rate_arg(s: &str) -> Result<u64, String> {
+    parse_rate(s)
+        .map(|r| r.unwrap_or(0))
+        .map_err(|e| e.to_string())
+}
+
+/// Run `bitswarm download`.
+pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
+    if args.torrent.starts_with("magnet:") {
+        return Err(Failure {
+            code: 2,
+            message: "magnet links need metadata exchange (not implemented yet); download the .torrent file instead".into(),
+        }
+        .into());
+    }
+    let meta = crate::torrent_file::load(Path::new(&args.torrent))?;
+    let count = meta.files().len();
+    if let Some(bad) = args.only.iter().find(|i| **i >= count) {
+        bail!(
+            "--only {bad}: the torrent has {count} files (indexes 0 to {})",
+            count.saturating_sub(1)
+        );
+    }
+    init_logging();
+    let config = SessionConfig {
+        listen: SocketAddr::from(([0, 0, 0, 0], args.port)),
+        download_limit: args.download_limit.filter(|r| *r > 0),
+        upload_limit: args.upload_limit.filter(|r| *r > 0),
+        max_peers: args.max_peers.max(1),
+        peer_check_interval: Duration::from_secs(args.peer_check_interval.max(1)),
+        max_failcount: args.max_failcount.max(1),
+        max_announce_interval: args.announce_interval.map(Duration::from_secs),
+        ..SessionConfig::default()
+    };
+    let add = AddTorrent {
+        metainfo: Arc::new(meta),
+        location: DataLocation::SaveDir(args.output.clone()),
+        only_files: (!args.only.is_empty()).then(|| args.only.clone()),
+        seed_after: args.seed,
+        extra_peers: args.peers.clone(),
+        recheck: args.recheck,
+        no_trackers: false,
+    };
+    runtime()?.block_on(download(config, add, args.seed))
+}
+
+async fn download(config: SessionConfig, add: AddTorrent, seed: bool) -> anyhow::Result<ExitCode> {
+    let session = Session::new(config).await?;
+    eprintln!(
+        "bitswarm: listening on port {}",
+        session.local_addr().port()
+    );
+    let handle = session.add_torrent(add).await?;
+    let bar = progress_bar(&handle.stats());
+    let outcome = watch_until(&handle, &bar, !seed).await;
+    bar.finish_and_clear();
+    let stats = handle.stats();
+    session.shutdown().await;
+    let stats = TorrentStats {
+        state: stats.state.clone(),
+        ..stats
+    };
+    print_summary(&stats);
+    match (&stats.state, outcome) {
+        (TorrentState::Error(e), _) => Err(Failure {
+            code: 1,
+            message: e.clone(),
+        }
+        .into()),
+        (_, Outcome::Complete) | (_, Outcome::Interrupted) => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Why watching stopped.
+pub(crate) enum Outcome {
+    /// The download completed (and we do not seed).
+    Complete,
+    /// Ctrl-C / SIGTERM, or the torrent stopped.
+    Interrupted,
+}
+
+/// Updates the bar (or prints a line every few seconds off a terminal) until the
+/// download completes (`stop_on_complete`), a signal arrives or the torrent fails.
+pub(crate) async fn watch_until(
+    handle: &TorrentHandle,
+    bar: &ProgressBar,
+    stop_on_complete: bool,
+) -> Outcome {
+    let terminal = std::io::stderr().is_terminal();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut last_line = std::time::Instant::now();
+    let mut sigterm =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Outcome::Interrupted,
+            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => return Outcome::Interrupted,
+            _ = tick.tick() => {}
+        }
+        let s = handle.stats();
+        update_bar(bar, &s);
+        if !terminal && last_line.elapsed() >= Duration::from_secs(5) {
+            last_line = std::time::Instant::now();
+            eprintln!("{}", status_line(&s));
+        }
+        if matches!(s.state, TorrentState::Error(_) | TorrentState::Stopped) {
+            return Outcome::Interrupted;
+        }
+        if stop_on_complete && s.completed_after_secs.is_some() {
+            return Outcome::Complete;
+        }
+    }
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Logs to stderr: warnings by default (bans, tracker trouble), `RUST_LOG` to change.
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn progress_bar(s: &TorrentStats) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(s.wanted_bytes.max(1));
+    let template = "{msg:20!} [{bar:30}] {percent:>3}% {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {prefix}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(s.name.clone());
+    bar
+}
+
+fn update_bar(bar: &ProgressBar, s: &TorrentStats) {
+    bar.set_length(s.wanted_bytes.max(1));
+    bar.set_position(s.have_bytes);
+    bar.set_prefix(format!(
+        "{} peers ({} seeds) up {}/s",
+        s.peers,
+        s.seeds,
+        human(s.upload_rate_avg)
+    ));
+}
+
+/// One line of status for logs.
+pub(crate) fn status_line(s: &TorrentStats) -> String {
+    let eta = if s.download_rate_avg > 0 && s.wanted_bytes > s.have_bytes {
+        format!("{}s", (s.wanted_bytes - s.have_bytes) / s.download_rate_avg)
+    } else {
+        "-".into()
+    };
+    format!(
+        "bitswarm: {} {:?} {:.1}% down {}/s up {}/s eta {} peers {} seeds {} ratio {:.2}",
+        s.name,
+        s.state,
+        100.0 * s.progress(),
+        human(s.download_rate_avg),
+        human(s.upload_rate_avg),
+        eta,
+        s.peers,
+        s.seeds,
+        s.ratio()
+    )
+}
+
+fn print_summary(s: &TorrentStats) {
+    let secs = s.completed_after_secs.unwrap_or(s.elapsed_secs).max(0.001);
+    let done = s.completed_after_secs.is_some();
+    println!(
+        "{}: {} {} of {} in {:.1}s ({}/s); downloaded {}, uploaded {}, ratio {:.2}, {} hash failures, {} peers banned",
+        s.name,
+        if done { "complete," } else { "stopped at" },
+        human(s.have_bytes),
+        human(s.wanted_bytes),
+        secs,
+        human((s.downloaded as f64 / secs) as u64),
+        human(s.downloaded),
+        human(s.uploaded),
+        s.ratio(),
+        s.hash_failures,
+        s.banned
+    );
+}
+
+/// Bytes in binary units.
+pub(crate) fn human(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,0 +1,105 @@
+//! [`TorrentHandle`]: what callers hold for a running torrent — statistics snapshots,
+//! waiting for completion, adding peers, stopping.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bitswarm_proto::InfoHash;
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
+
+use crate::error::NetError;
+use crate::stats::{TorrentState, TorrentStats};
+use crate::torrent::TorrentCommand;
+
+/// A cheap, cloneable handle to a torrent of a [`crate::Session`].
+#[derive(Clone, Debug)]
+pub struct TorrentHandle {
+    info_hash: InfoHash,
+    commands: mpsc::Sender<TorrentCommand>,
+    stats: watch::Receiver<TorrentStats>,
+    task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl TorrentHandle {
+    pub(crate) fn new(
+        info_hash: InfoHash,
+        commands: mpsc::Sender<TorrentCommand>,
+        stats: watch::Receiver<TorrentStats>,
+        task: tokio::task::JoinHandle<()>,
+    ) -> Self {
+        TorrentHandle {
+            info_hash,
+            commands,
+            stats,
+            task: Arc::new(Mutex::new(Some(task))),
+        }
+    }
+
+    /// The torrent's info-hash.
+    pub fn info_hash(&self) -> InfoHash {
+        self.info_hash
+    }
+
+    /// The latest statistics snapshot (refreshed about four times a second).
+    pub fn stats(&self) -> TorrentStats {
+        self.stats.borrow().clone()
+    }
+
+    /// Waits until every selected piece is verified. Fails if the torrent stopped or
+    /// failed first.
+    pub async fn wait_complete(&self) -> Result<TorrentStats, NetError> {
+        let mut rx = self.stats.clone();
+        loop {
+            {
+                let s = rx.borrow_and_update();
+                if s.completed_after_secs.is_some() {
+                    return Ok(s.clone());
+                }
+                match &s.state {
+                    TorrentState::Error(e) => {
+                        return Err(NetError::Storage {
+                            path: Default::default(),
+                            message: e.clone(),
+                        })
+                    }
+                    TorrentState::Stopped => return Err(NetError::Closed),
+                    _ => {}
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Err(NetError::Closed);
+            }
+        }
+    }
+
+    /// Waits for the next statistics update.
+    pub async fn changed(&mut self) -> Result<TorrentStats, NetError> {
+        self.stats.changed().await.map_err(|_| NetError::Closed)?;
+        Ok(self.stats.borrow_and_update().clone())
+    }
+
+    /// Asks the torrent to dial these peers.
+    pub async fn add_peers(&self, peers: Vec<SocketAddr>) -> Result<(), NetError> {
+        self.commands
+            .send(TorrentCommand::AddPeers(peers))
+            .await
+            .map_err(|_| NetError::Closed)
+    }
+
+    /// Stops the torrent: announces `stopped`, saves resume data, closes connections.
+    /// The returned future completes when that is done.
+    pub fn stop(&self) -> impl Future<Output = ()> + Send + 'static {
+        let commands = self.commands.clone();
+        let task = self.task.clone();
+        async move {
+            let (done, wait) = oneshot::channel();
+            if commands.send(TorrentCommand::Shutdown(done)).await.is_ok() {
+                let _ = wait.await;
+            }
+            if let Some(t) = task.lock().await.take() {
+                let _ = t.await;
+            }
+        }
+    }
+}

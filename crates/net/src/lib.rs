@@ -1,0 +1,53 @@
+//! bitswarm-net: the tokio I/O edge of the BitTorrent engine. It owns the TCP listener
+//! and dialler, one socket task per peer connection, one driver task per torrent (which
+//! joins the sans-I/O `PeerSession`s, `PiecePicker`, `Choker` and `PeerScore`s of
+//! `bitswarm-engine` with disk and hashing from `bitswarm-storage`), the tracker client
+//! (HTTP and UDP, BEP 12 tiers), session-wide rate limits and the statistics snapshots.
+//!
+//! It must not contain protocol decisions (those live in `bitswarm-engine` and
+//! `bitswarm-wire`) or hash on async threads (pieces go to the `HashPool`, disk reads to
+//! the blocking pool). State has one owner, the torrent's driver task; other tasks talk
+//! to it through bounded channels (or channels bounded by construction), and no lock is
+//! held across `.await`.
+//!
+//! # Layout
+//! - [`session`] — [`Session`]: listener, hashing pool, limits; adds torrents.
+//! - [`handle`] — [`TorrentHandle`]: statistics, completion, stop.
+//! - [`config`] — [`SessionConfig`], [`AddTorrent`], [`DataLocation`].
+//! - [`stats`] — [`TorrentStats`], [`PeerStats`], [`TorrentState`].
+//! - `torrent` — the driver task; its parts in `torrent_peer` (session events),
+//!   `torrent_piece` (blocks, hashing, uploads) and `torrent_admin` (tick, choking,
+//!   peer check and bans, resume data, statistics); `peer` — per-peer driver state.
+//! - [`connection`] — socket tasks: large reads, vectored writes, backpressure.
+//! - [`listener`] — accepts, reads the handshake, routes by info-hash.
+//! - [`rate_limit`] — token buckets and [`parse_rate`].
+//! - [`announce`] — tiers and the announcer task; [`tracker_http`], [`tracker_udp`],
+//!   [`tracker_types`] — the tracker client.
+//! - [`error`] — [`NetError`].
+#![warn(missing_docs)]
+
+pub mod announce;
+pub mod config;
+pub mod connection;
+pub mod error;
+pub mod handle;
+pub mod listener;
+mod peer;
+pub mod rate_limit;
+pub mod session;
+pub mod stats;
+mod torrent;
+mod torrent_admin;
+mod torrent_peer;
+mod torrent_piece;
+pub mod tracker_http;
+pub mod tracker_types;
+pub mod tracker_udp;
+
+pub use config::{AddTorrent, DataLocation, SessionConfig};
+pub use error::{NetError, RateParseError};
+pub use handle::TorrentHandle;
+pub use rate_limit::{parse_rate, RateLimiter};
+pub use session::Session;
+pub use stats::{PeerStats, TorrentState, TorrentStats};
+pub use tracker_udp::UdpTiming;

@@ -1,0 +1,461 @@
+//! The torrent driver: one task per torrent that owns all of its state — the peer
+//! sessions, the picker, the choker, scores and bans, piece buffers, statistics — and
+//! reacts to messages: bytes from connection tasks, disk and hash results, tracker
+//! peers, commands from handles. Nothing here is shared behind a lock; other tasks
+//! talk to it through channels.
+//!
+//! The work is split over files by subject: `torrent_peer.rs` (session events),
+//! `torrent_piece.rs` (blocks in, hashing, uploads), `torrent_admin.rs` (dialling,
+//! choking, peer checks, resume data, statistics).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bitswarm_engine::{
+    Choker, ChokerConfig, Geometry, PeerKey, PeerScore, PickerConfig, PiecePicker, RateMeter,
+};
+use bitswarm_proto::{InfoHash, Metainfo};
+use bitswarm_storage::{HashPool, PieceOutcome, Storage};
+use bitswarm_wire::BlockInfo;
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::{debug, info};
+
+use crate::announce::{AnnounceStatus, AnnouncerCommand};
+use crate::config::SessionConfig;
+use crate::connection::{ConnEvent, Limiters};
+use crate::peer::Peer;
+use crate::stats::{TorrentState, TorrentStats};
+
+/// Commands from the session and handles.
+#[derive(Debug)]
+pub enum TorrentCommand {
+    /// An accepted connection whose handshake names this torrent.
+    Incoming {
+        /// The stream, after the 68 handshake bytes.
+        stream: TcpStream,
+        /// Remote address.
+        addr: SocketAddr,
+        /// The peer's handshake bytes.
+        handshake: Bytes,
+    },
+    /// Peers to dial.
+    AddPeers(Vec<SocketAddr>),
+    /// Stop: announce `stopped`, save resume data, close every connection.
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// Results of work done off the driver task.
+#[derive(Debug)]
+pub enum Internal {
+    /// A piece was hashed (and written if good).
+    Hashed(PieceOutcome),
+    /// Blocks read from disk for a peer's requests.
+    DiskRead {
+        /// The peer.
+        key: PeerKey,
+        /// Blocks read.
+        blocks: Vec<(BlockInfo, Bytes)>,
+        /// Bytes that were accounted as being read.
+        bytes: usize,
+        /// A read error, if any.
+        error: Option<String>,
+    },
+    /// Resume data was saved (or failed to be).
+    ResumeSaved(Option<String>),
+}
+
+/// Static facts and settings of the torrent.
+pub struct TorrentSetup {
+    /// The torrent.
+    pub metainfo: Arc<Metainfo>,
+    /// Our peer id.
+    pub peer_id: [u8; 20],
+    /// Our listen address.
+    pub listen: SocketAddr,
+    /// Session settings.
+    pub config: SessionConfig,
+    /// Its storage.
+    pub storage: Arc<Storage>,
+    /// The session's hashing pool.
+    pub hash_pool: Arc<HashPool>,
+    /// Rate limits.
+    pub limiters: Limiters,
+    /// Where resume data goes (`None`: read-only data, no resume).
+    pub resume_path: Option<std::path::PathBuf>,
+    /// Wanted files (`None`: all).
+    pub only_files: Option<Vec<usize>>,
+    /// Keep seeding after completion.
+    pub seed_after: bool,
+    /// Peers to dial at start.
+    pub extra_peers: Vec<SocketAddr>,
+    /// Hash everything at start.
+    pub recheck: bool,
+}
+
+/// A peer address we may dial.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidate {
+    pub next_attempt: Instant,
+    pub failures: u32,
+}
+
+/// Most addresses remembered for dialling.
+pub(crate) const MAX_CANDIDATES: usize = 2000;
+/// Most closed peers remembered for blaming hash failures.
+const MAX_CLOSED_KEYS: usize = 4096;
+/// Driver tick: timeouts, dialling, statistics.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The driver's state. See the module docs.
+pub(crate) struct Torrent {
+    pub setup: TorrentSetup,
+    pub info_hash: InfoHash,
+    pub geometry: Geometry,
+    pub picker: PiecePicker,
+    pub choker: Choker,
+    pub rng: StdRng,
+    pub peers: HashMap<PeerKey, Peer>,
+    pub next_key: u32,
+    pub scores: HashMap<SocketAddr, PeerScore>,
+    pub banned: HashSet<SocketAddr>,
+    pub banned_ids: HashSet<[u8; 20]>,
+    pub closed_keys: HashMap<PeerKey, SocketAddr>,
+    pub closed_order: VecDeque<PeerKey>,
+    pub candidates: HashMap<SocketAddr, Candidate>,
+    /// Piece assembly buffers.
+    pub buffers: HashMap<u32, Vec<u8>>,
+    /// Pieces waiting for room in the hash pool's queue.
+    pub hash_backlog: VecDeque<(u32, Vec<u8>)>,
+    /// Pieces in the hash pool.
+    pub hashing: usize,
+    /// Contributors of pieces that failed their hash, to forgive later (see
+    /// `torrent_piece.rs`).
+    pub failed_by: HashMap<u32, Vec<SocketAddr>>,
+    pub verified: Vec<bool>,
+    pub resume_dirty: bool,
+    pub resume_saving: bool,
+    pub last_resume: Instant,
+    pub last_peer_check: Instant,
+    pub down: RateMeter,
+    pub up: RateMeter,
+    pub hash_failures: u64,
+    pub state: TorrentState,
+    pub started: Instant,
+    pub completed_at: Option<Instant>,
+    pub dirty: Vec<PeerKey>,
+    pub conn_tx: mpsc::Sender<ConnEvent>,
+    pub internal_tx: mpsc::UnboundedSender<Internal>,
+    pub stats_tx: watch::Sender<TorrentStats>,
+    pub announce_tx: watch::Sender<AnnounceStatus>,
+    pub announcer: Option<mpsc::Sender<AnnouncerCommand>>,
+    pub wanted_bytes: u64,
+}
+
+/// Channels the driver task runs on.
+pub(crate) struct TorrentChannels {
+    pub commands: mpsc::Receiver<TorrentCommand>,
+    pub tracker_peers: mpsc::Receiver<Vec<SocketAddr>>,
+    pub stats_tx: watch::Sender<TorrentStats>,
+    pub announce_tx: watch::Sender<AnnounceStatus>,
+    pub announcer: Option<mpsc::Sender<AnnouncerCommand>>,
+}
+
+/// Runs a torrent until it is shut down: initial check, then the event loop.
+pub(crate) async fn run_torrent(setup: TorrentSetup, ch: TorrentChannels) {
+    let TorrentChannels {
+        mut commands,
+        mut tracker_peers,
+        stats_tx,
+        announce_tx,
+        announcer,
+    } = ch;
+    let (conn_tx, mut conn_rx) = mpsc::channel(256);
+    let (internal_tx, mut internal_rx) = mpsc::unbounded_channel();
+    let mut t = match Torrent::new(
+        setup,
+        conn_tx,
+        internal_tx,
+        stats_tx,
+        announce_tx,
+        announcer,
+    ) {
+        Ok(t) => t,
+        Err((stats_tx, e)) => {
+            stats_tx.send_modify(|s| s.state = TorrentState::Error(e));
+            // Wait for the shutdown command so the session's bookkeeping stays simple.
+            while let Some(cmd) = commands.recv().await {
+                if let TorrentCommand::Shutdown(done) = cmd {
+                    let _ = done.send(());
+                    return;
+                }
+            }
+            return;
+        }
+    };
+    if let Err(e) = t.initial_check().await {
+        t.fail(e);
+    }
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_stats = Instant::now();
+    loop {
+        tokio::select! {
+            biased;
+            Some(ev) = internal_rx.recv() => t.on_internal(ev),
+            Some(ev) = conn_rx.recv() => t.on_conn_event(ev),
+            cmd = commands.recv() => match cmd {
+                Some(TorrentCommand::Shutdown(done)) => {
+                    t.shutdown(&mut internal_rx).await;
+                    let _ = done.send(());
+                    return;
+                }
+                Some(TorrentCommand::Incoming { stream, addr, handshake }) => {
+                    t.on_incoming(stream, addr, handshake)
+                }
+                Some(TorrentCommand::AddPeers(addrs)) => t.add_candidates(addrs),
+                None => {
+                    t.shutdown(&mut internal_rx).await;
+                    return;
+                }
+            },
+            Some(addrs) = tracker_peers.recv() => t.add_candidates(addrs),
+            _ = tick.tick() => {
+                t.on_tick();
+                let now = Instant::now();
+                if now.duration_since(last_stats) >= Duration::from_millis(250) {
+                    last_stats = now;
+                    t.publish_stats();
+                }
+            }
+        }
+        t.flush_dirty();
+    }
+}
+
+impl Torrent {
+    fn new(
+        setup: TorrentSetup,
+        conn_tx: mpsc::Sender<ConnEvent>,
+        internal_tx: mpsc::UnboundedSender<Internal>,
+        stats_tx: watch::Sender<TorrentStats>,
+        announce_tx: watch::Sender<AnnounceStatus>,
+        announcer: Option<mpsc::Sender<AnnouncerCommand>>,
+    ) -> Result<Self, (watch::Sender<TorrentStats>, String)> {
+        let info = setup.metainfo.info();
+        let g = info.geometry();
+        let geometry = match Geometry::new(g.piece_length(), g.total_length()) {
+            Ok(geo) => geo,
+            Err(e) => return Err((stats_tx, format!("unusable geometry: {e}"))),
+        };
+        let now = Instant::now();
+        let piece_count = geometry.piece_count();
+        let mut picker = PiecePicker::new(geometry, PickerConfig::default());
+        if let Some(only) = &setup.only_files {
+            let files: Vec<(u64, bool)> = info
+                .files()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.length, only.contains(&i)))
+                .collect();
+            picker.set_wanted_files(&files);
+        }
+        let wanted_bytes = (0..piece_count)
+            .filter(|p| picker.wanted().get(*p))
+            .map(|p| u64::from(geometry.piece_len(p)))
+            .sum();
+        Ok(Torrent {
+            info_hash: setup.metainfo.info_hash(),
+            geometry,
+            picker,
+            choker: Choker::new(ChokerConfig::default()),
+            rng: StdRng::from_entropy(),
+            peers: HashMap::new(),
+            next_key: 0,
+            scores: HashMap::new(),
+            banned: HashSet::new(),
+            banned_ids: HashSet::new(),
+            closed_keys: HashMap::new(),
+            closed_order: VecDeque::new(),
+            candidates: HashMap::new(),
+            buffers: HashMap::new(),
+            hash_backlog: VecDeque::new(),
+            hashing: 0,
+            failed_by: HashMap::new(),
+            verified: vec![false; piece_count as usize],
+            resume_dirty: false,
+            resume_saving: false,
+            last_resume: now,
+            last_peer_check: now,
+            down: RateMeter::new(now),
+            up: RateMeter::new(now),
+            hash_failures: 0,
+            state: TorrentState::Checking,
+            started: now,
+            completed_at: None,
+            dirty: Vec::new(),
+            conn_tx,
+            internal_tx,
+            stats_tx,
+            announce_tx,
+            announcer,
+            wanted_bytes,
+            setup,
+        })
+    }
+
+    /// Marks a peer for flushing at the end of this loop turn.
+    pub fn touch(&mut self, key: PeerKey) {
+        if !self.dirty.contains(&key) {
+            self.dirty.push(key);
+        }
+    }
+
+    fn flush_dirty(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty);
+        for key in dirty {
+            self.flush_peer(key);
+        }
+    }
+
+    /// Writes out a peer's queued bytes, or removes it if its session closed.
+    pub fn flush_peer(&mut self, key: PeerKey) {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        p.flush();
+        if p.session.is_closed() {
+            self.remove_peer(key, None);
+        }
+    }
+
+    /// The address a peer key was last known under (also after it closed).
+    pub fn addr_of(&self, key: PeerKey) -> Option<SocketAddr> {
+        self.peers
+            .get(&key)
+            .map(|p| p.addr)
+            .or_else(|| self.closed_keys.get(&key).copied())
+    }
+
+    /// Forgets a peer: gives back its requests and availability, drops its socket task
+    /// (which writes what was queued, then closes).
+    pub fn remove_peer(&mut self, key: PeerKey, why: Option<String>) {
+        let Some(mut p) = self.peers.remove(&key) else {
+            return;
+        };
+        p.flush();
+        if p.counted_as_seed {
+            self.picker.seed_left(key);
+        } else if p.counted {
+            self.picker.peer_left(key, p.session.peer_pieces());
+        } else {
+            self.picker.release_peer(key);
+        }
+        debug!(peer = %p.addr, reason = why.as_deref().unwrap_or("session closed"), "peer removed");
+        if p.outgoing {
+            let c = self.candidates.entry(p.addr).or_insert(Candidate {
+                next_attempt: Instant::now(),
+                failures: 0,
+            });
+            let connected_long =
+                p.connected_at.elapsed() > Duration::from_secs(30) && p.peer_id.is_some();
+            c.failures = if connected_long { 1 } else { c.failures + 1 };
+            let backoff = Duration::from_secs(5u64 << c.failures.min(6));
+            c.next_attempt = Instant::now() + backoff;
+        }
+        self.closed_keys.insert(key, p.addr);
+        self.closed_order.push_back(key);
+        while self.closed_order.len() > MAX_CLOSED_KEYS {
+            if let Some(old) = self.closed_order.pop_front() {
+                self.closed_keys.remove(&old);
+            }
+        }
+        if !p.session.am_choking() {
+            // Free its upload slot soon.
+            self.rechoke(Instant::now());
+        }
+    }
+
+    fn on_conn_event(&mut self, ev: ConnEvent) {
+        match ev {
+            ConnEvent::Data(key, data) => self.on_peer_bytes(key, &data),
+            ConnEvent::Connected(key) => {
+                debug!(?key, "connected");
+            }
+            ConnEvent::Drained(key) => {
+                self.serve_uploads(key);
+            }
+            ConnEvent::Closed(key, reason) => self.remove_peer(key, reason),
+        }
+    }
+
+    fn on_internal(&mut self, ev: Internal) {
+        match ev {
+            Internal::Hashed(outcome) => self.on_hashed(outcome),
+            Internal::DiskRead {
+                key,
+                blocks,
+                bytes,
+                error,
+            } => self.on_disk_read(key, blocks, bytes, error),
+            Internal::ResumeSaved(err) => {
+                self.resume_saving = false;
+                if let Some(e) = err {
+                    tracing::warn!(error = %e, "saving resume data failed");
+                }
+            }
+        }
+    }
+
+    /// The torrent cannot go on (e.g. a disk error).
+    pub fn fail(&mut self, e: String) {
+        tracing::error!(torrent = %self.setup.metainfo.info().name(), error = %e, "torrent stopped");
+        self.state = TorrentState::Error(e);
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in keys {
+            if let Some(p) = self.peers.get_mut(&k) {
+                p.session.close();
+            }
+            self.remove_peer(k, Some("torrent failed".into()));
+        }
+        self.publish_stats();
+    }
+
+    async fn shutdown(&mut self, internal_rx: &mut mpsc::UnboundedReceiver<Internal>) {
+        info!(torrent = %self.setup.metainfo.info().name(), "stopping");
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in keys {
+            if let Some(p) = self.peers.get_mut(&k) {
+                p.session.close();
+            }
+            self.remove_peer(k, Some("shutdown".into()));
+        }
+        // Pieces in the hash pool: take their results so resume data includes them.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while self.hashing > 0 {
+            match tokio::time::timeout_at(deadline, internal_rx.recv()).await {
+                Ok(Some(Internal::Hashed(o))) => self.on_hashed(o),
+                Ok(Some(_)) => {}
+                _ => break,
+            }
+        }
+        if let Some(a) = self.announcer.take() {
+            let (done, wait) = oneshot::channel();
+            if a.send(AnnouncerCommand::Stop(done)).await.is_ok() {
+                let _ = tokio::time::timeout(Duration::from_secs(6), wait).await;
+            }
+        }
+        if let Err(e) = self.save_resume_now().await {
+            tracing::warn!(error = %e, "saving resume data failed");
+        }
+        if !matches!(self.state, TorrentState::Error(_)) {
+            self.state = TorrentState::Stopped;
+        }
+        self.publish_stats();
+    }
+}

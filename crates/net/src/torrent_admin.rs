@@ -1,0 +1,326 @@
+//! The driver's housekeeping: the initial check, the periodic tick (session timers,
+//! choking, dialling, the peer check with bans, resume data) and statistics.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bitswarm_engine::{ChokerPeer, PeerKey};
+use bitswarm_storage::{initial_check, ResumeData};
+use tracing::{info, warn};
+
+use crate::stats::{PeerStats, TorrentState, TorrentStats};
+use crate::torrent::{Candidate, Internal, Torrent, MAX_CANDIDATES};
+
+impl Torrent {
+    /// Finds what is already on disk (resume data or hashing), then starts.
+    pub(crate) async fn initial_check(&mut self) -> Result<(), String> {
+        let storage = self.setup.storage.clone();
+        let resume_path = self.setup.resume_path.clone();
+        let force = self.setup.recheck;
+        let info_hash = self.info_hash;
+        let checked = tokio::task::spawn_blocking(move || {
+            let resume = match &resume_path {
+                Some(p) => match ResumeData::load_if_present(p) {
+                    Ok(r) => r.filter(|r| *r.info_hash() == info_hash),
+                    Err(e) => {
+                        warn!(error = %e, "ignoring unreadable resume data");
+                        None
+                    }
+                },
+                None => None,
+            };
+            initial_check(&storage, resume.as_ref(), force, &|_, _| {})
+        })
+        .await
+        .map_err(|e| format!("initial check panicked: {e}"))?
+        .map_err(|e| format!("initial check failed: {e}"))?;
+        let mut have = 0u32;
+        for (i, good) in checked.iter().enumerate() {
+            if *good {
+                self.picker.set_have(i as u32);
+                if let Some(v) = self.verified.get_mut(i) {
+                    *v = true;
+                }
+                have += 1;
+            }
+        }
+        info!(torrent = %self.setup.metainfo.info().name(), have, total = self.geometry.piece_count(), "checked data on disk");
+        let left = self.left_bytes();
+        let now = Instant::now();
+        self.started = now;
+        self.down = bitswarm_engine::RateMeter::new(now);
+        self.up = bitswarm_engine::RateMeter::new(now);
+        if self.picker.is_complete() {
+            self.completed_at = Some(now);
+            self.state = if self.setup.seed_after {
+                TorrentState::Seeding
+            } else {
+                TorrentState::Complete
+            };
+        } else {
+            self.state = TorrentState::Downloading;
+        }
+        self.announce_tx.send_modify(|s| {
+            s.left = left;
+            s.completed = false;
+        });
+        let extra = std::mem::take(&mut self.setup.extra_peers);
+        self.add_candidates(extra);
+        self.publish_stats();
+        Ok(())
+    }
+
+    fn left_bytes(&self) -> u64 {
+        let have: u64 = self
+            .picker
+            .have()
+            .iter_ones()
+            .filter(|p| self.picker.wanted().get(*p))
+            .map(|p| u64::from(self.geometry.piece_len(p)))
+            .sum();
+        self.wanted_bytes.saturating_sub(have)
+    }
+
+    /// Adds addresses to dial.
+    pub(crate) fn add_candidates(&mut self, addrs: Vec<SocketAddr>) {
+        let now = Instant::now();
+        for a in addrs {
+            if a.port() == 0 || self.is_self(&a) || self.banned.contains(&a) {
+                continue;
+            }
+            if self.candidates.len() >= MAX_CANDIDATES {
+                break;
+            }
+            self.candidates.entry(a).or_insert(Candidate {
+                next_attempt: now,
+                failures: 0,
+            });
+        }
+    }
+
+    fn is_self(&self, a: &SocketAddr) -> bool {
+        let l = self.setup.listen;
+        a.port() == l.port()
+            && (a.ip() == l.ip() || a.ip().is_loopback() || l.ip().is_unspecified())
+    }
+
+    pub(crate) fn on_tick(&mut self) {
+        let now = Instant::now();
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in &keys {
+            self.peer_timeout(*k, now);
+            // Catch up on requests (e.g. after the rate estimate grew) and uploads.
+            self.fill_requests(*k, now);
+            self.serve_uploads(*k);
+            self.touch(*k);
+        }
+        if self.accepting() && self.choker.is_due(now) {
+            self.rechoke(now);
+        }
+        if now.duration_since(self.last_peer_check) >= self.setup.config.peer_check_interval {
+            self.last_peer_check = now;
+            self.peer_check();
+        }
+        if self.accepting() {
+            self.dial_candidates(now);
+        }
+        if self.resume_dirty
+            && now.duration_since(self.last_resume) >= self.setup.config.resume_interval
+        {
+            self.save_resume_soon();
+        }
+        self.announce_tx.send_if_modified(|s| {
+            let (up, down) = (self.up.total(), self.down.total());
+            let changed = s.uploaded != up || s.downloaded != down;
+            s.uploaded = up;
+            s.downloaded = down;
+            changed
+        });
+    }
+
+    fn dial_candidates(&mut self, now: Instant) {
+        let room = self.setup.config.max_peers.saturating_sub(self.peers.len());
+        if room == 0 {
+            return;
+        }
+        let due: Vec<SocketAddr> = self
+            .candidates
+            .iter()
+            .filter(|(a, c)| c.next_attempt <= now && !self.banned.contains(*a))
+            .map(|(a, _)| *a)
+            .filter(|a| !self.connected_to(a))
+            .take(room.min(8))
+            .collect();
+        for a in due {
+            if let Some(c) = self.candidates.get_mut(&a) {
+                // Until the connection reports back, do not dial it again.
+                c.next_attempt = now + Duration::from_secs(3600);
+            }
+            self.dial(a);
+        }
+    }
+
+    /// Re-evaluates who we upload to (tit-for-tat, or by upload rate when seeding).
+    pub(crate) fn rechoke(&mut self, now: Instant) {
+        let seeding = self.picker.is_complete();
+        let list: Vec<ChokerPeer> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.session.is_connected() && !p.session.is_closed())
+            .map(|(k, p)| ChokerPeer {
+                key: *k,
+                interested: p.session.peer_interested(),
+                snubbed: p.session.requests().is_snubbed(),
+                is_seed: p.is_seed(),
+                download_rate: p.down.average(now),
+                upload_rate: p.up.average(now),
+                connected_at: p.connected_at,
+                unchoked: !p.session.am_choking(),
+            })
+            .collect();
+        let d = self.choker.rechoke(&list, seeding, now, &mut self.rng);
+        for k in d.unchoke {
+            if let Some(p) = self.peers.get_mut(&k) {
+                p.session.set_choking(false, now);
+            }
+            self.touch(k);
+        }
+        for k in d.choke {
+            if let Some(p) = self.peers.get_mut(&k) {
+                p.session.set_choking(true, now);
+                p.pending_uploads.clear();
+            }
+            self.touch(k);
+        }
+    }
+
+    /// Disconnects and bans peers at or over the fault limit.
+    fn peer_check(&mut self) {
+        let max = self.setup.config.max_failcount;
+        let mut banned_now = Vec::new();
+        for (k, p) in self.peers.iter_mut() {
+            let score = self.scores.get(&p.addr).copied().unwrap_or_default();
+            if score.should_ban(max) {
+                info!(peer = %p.addr, failcount = score.failcount(), hash_failures = score.hash_failures,
+                    protocol_errors = score.protocol_errors, timeouts = score.timeouts, "peer check: banning peer");
+                self.banned.insert(p.addr);
+                if let Some(id) = p.peer_id {
+                    self.banned_ids.insert(id);
+                }
+                p.session.close();
+                banned_now.push(*k);
+            }
+        }
+        // Banned addresses that are not connected (e.g. after a protocol error).
+        for (addr, score) in &self.scores {
+            if score.should_ban(max) && self.banned.insert(*addr) {
+                info!(peer = %addr, failcount = score.failcount(), "peer check: banning disconnected peer");
+            }
+        }
+        for k in banned_now {
+            self.touch(k);
+        }
+        tracing::debug!(
+            peers = self.peers.len(),
+            banned = self.banned.len(),
+            "peer check done"
+        );
+    }
+
+    /// Saves resume data in the background if none is being saved.
+    pub(crate) fn save_resume_soon(&mut self) {
+        let Some(path) = self.setup.resume_path.clone() else {
+            return;
+        };
+        if self.resume_saving {
+            return;
+        }
+        self.resume_saving = true;
+        self.resume_dirty = false;
+        self.last_resume = Instant::now();
+        let storage = self.setup.storage.clone();
+        let verified = self.verified.clone();
+        let info_hash = self.info_hash;
+        let tx = self.internal_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = ResumeData::capture(&storage, info_hash, &verified).and_then(|r| r.save(&path));
+            let _ = tx.send(Internal::ResumeSaved(r.err().map(|e| e.to_string())));
+        });
+    }
+
+    /// Saves resume data and waits for it.
+    pub(crate) async fn save_resume_now(&mut self) -> Result<(), String> {
+        let Some(path) = self.setup.resume_path.clone() else {
+            return Ok(());
+        };
+        let storage = self.setup.storage.clone();
+        let verified = self.verified.clone();
+        let info_hash = self.info_hash;
+        tokio::task::spawn_blocking(move || {
+            ResumeData::capture(&storage, info_hash, &verified).and_then(|r| r.save(&path))
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+    }
+
+    /// Publishes a statistics snapshot.
+    pub(crate) fn publish_stats(&mut self) {
+        let now = Instant::now();
+        let wanted = self.picker.wanted();
+        let mut have_bytes = 0u64;
+        let mut pieces_have = 0u32;
+        for p in self.picker.have().iter_ones() {
+            pieces_have += 1;
+            if wanted.get(p) {
+                have_bytes += u64::from(self.geometry.piece_len(p));
+            }
+        }
+        let peer_list: Vec<PeerStats> = self
+            .peers
+            .values()
+            .filter(|p| p.session.is_connected())
+            .map(|p| PeerStats {
+                addr: p.addr,
+                client: p.client.clone(),
+                outgoing: p.outgoing,
+                is_seed: p.is_seed(),
+                download_rate: p.down.rate(now),
+                download_rate_avg: p.down.average(now),
+                upload_rate: p.up.rate(now),
+                upload_rate_avg: p.up.average(now),
+                downloaded: p.down.total(),
+                uploaded: p.up.total(),
+                failcount: self.scores.get(&p.addr).map_or(0, |s| s.failcount()),
+                peer_choking: p.session.peer_choking(),
+                am_choking: p.session.am_choking(),
+            })
+            .collect();
+        let stats = TorrentStats {
+            info_hash: self.info_hash,
+            name: self.setup.metainfo.info().name().to_owned(),
+            state: self.state.clone(),
+            pieces_total: self.geometry.piece_count(),
+            pieces_have,
+            pieces_wanted: wanted.count(),
+            wanted_bytes: self.wanted_bytes,
+            have_bytes,
+            downloaded: self.down.total(),
+            uploaded: self.up.total(),
+            download_rate: self.down.rate(now),
+            download_rate_avg: self.down.average(now),
+            upload_rate: self.up.rate(now),
+            upload_rate_avg: self.up.average(now),
+            peers: peer_list.len(),
+            seeds: peer_list.iter().filter(|p| p.is_seed).count(),
+            banned: self.banned.len(),
+            hash_failures: self.hash_failures,
+            elapsed_secs: now.duration_since(self.started).as_secs_f64(),
+            completed_after_secs: self
+                .completed_at
+                .map(|c| c.duration_since(self.started).as_secs_f64()),
+            peer_list,
+        };
+        self.stats_tx.send_replace(stats);
+    }
+}

@@ -1,0 +1,321 @@
+//! The driver's handling of peer sessions: creating them (dialled or accepted), feeding
+//! them bytes and timeouts, and reacting to their events.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bitswarm_engine::{
+    CloseReason, Fault, PeerKey, PeerSession, PickFor, RequestQueueConfig, Role, SessionConfig,
+    SessionEvent,
+};
+use bitswarm_wire::{allowed_fast_set, ExtensionHandshake};
+use bytes::Bytes;
+use tokio::net::TcpStream;
+use tracing::{debug, info};
+
+use crate::connection::{spawn_connection, Socket};
+use crate::peer::{push_hint, Peer};
+use crate::torrent::Torrent;
+
+/// Allowed-fast pieces we grant each peer (BEP 6 suggests 10).
+const ALLOWED_FAST_COUNT: usize = 10;
+
+impl Torrent {
+    fn session_config(&self, role: Role, peer_ip: Option<IpAddr>) -> SessionConfig {
+        let mut c = SessionConfig::new(
+            role,
+            self.info_hash.0,
+            self.setup.peer_id,
+            self.geometry.piece_count(),
+        );
+        let reqq = self.setup.config.reqq.max(1);
+        c.max_incoming_requests = reqq as usize;
+        c.extension_handshake = Some(ExtensionHandshake {
+            client: Some(format!("bitswarm {}", env!("CARGO_PKG_VERSION"))),
+            port: Some(self.setup.listen.port()),
+            reqq: Some(reqq),
+            yourip: peer_ip,
+            ..ExtensionHandshake::default()
+        });
+        // Keep enough requests in flight from the first second on (the adaptive depth
+        // only knows the rate after a second): 64 blocks = 1 MiB.
+        c.request_queue = RequestQueueConfig {
+            min_depth: 64,
+            max_depth: 1000,
+            target_latency: Duration::from_secs(2),
+            ..RequestQueueConfig::default()
+        };
+        c
+    }
+
+    fn new_key(&mut self) -> PeerKey {
+        self.next_key = self.next_key.wrapping_add(1);
+        PeerKey(self.next_key)
+    }
+
+    /// Whether we may talk to `addr` now (not banned, not already connected).
+    pub fn connected_to(&self, addr: &SocketAddr) -> bool {
+        self.peers.values().any(|p| p.addr == *addr)
+    }
+
+    /// Dials `addr`.
+    pub fn dial(&mut self, addr: SocketAddr) {
+        let key = self.new_key();
+        let now = Instant::now();
+        let session = PeerSession::new(self.session_config(Role::Outgoing, Some(addr.ip())), now);
+        let conn = spawn_connection(
+            key,
+            Socket::Dial(addr),
+            self.conn_tx.clone(),
+            self.setup.limiters.clone(),
+        );
+        debug!(peer = %addr, "dialling");
+        self.peers
+            .insert(key, Peer::new(session, conn, addr, true, now));
+        self.touch(key);
+    }
+
+    /// An accepted connection was routed to us.
+    pub fn on_incoming(&mut self, stream: TcpStream, addr: SocketAddr, handshake: Bytes) {
+        if self.banned.contains(&addr) || !self.accepting() {
+            return;
+        }
+        if self.peers.len() >= self.setup.config.max_peers {
+            debug!(peer = %addr, "refusing incoming peer: peer limit reached");
+            return;
+        }
+        let key = self.new_key();
+        let now = Instant::now();
+        let session = PeerSession::new(self.session_config(Role::Incoming, Some(addr.ip())), now);
+        let conn = spawn_connection(
+            key,
+            Socket::Accepted(stream),
+            self.conn_tx.clone(),
+            self.setup.limiters.clone(),
+        );
+        self.peers
+            .insert(key, Peer::new(session, conn, addr, false, now));
+        self.on_peer_bytes(key, &handshake);
+    }
+
+    /// Whether the torrent takes part in the swarm (not stopped, not finished without
+    /// seeding).
+    pub fn accepting(&self) -> bool {
+        use crate::stats::TorrentState as S;
+        matches!(self.state, S::Downloading | S::Seeding)
+    }
+
+    /// Bytes arrived from a peer.
+    pub fn on_peer_bytes(&mut self, key: PeerKey, data: &[u8]) {
+        let now = Instant::now();
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        p.session.handle_bytes(data, now);
+        self.process_events(key, now);
+    }
+
+    /// Runs a peer's session timers if due.
+    pub fn peer_timeout(&mut self, key: PeerKey, now: Instant) {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if p.session.poll_timeout().is_some_and(|t| t <= now) {
+            p.session.handle_timeout(now);
+            self.process_events(key, now);
+        }
+    }
+
+    /// Drains a peer's events, then asks it for blocks and serves its requests.
+    pub fn process_events(&mut self, key: PeerKey, now: Instant) {
+        loop {
+            let Some(p) = self.peers.get_mut(&key) else {
+                return;
+            };
+            let Some(ev) = p.session.poll_event() else {
+                break;
+            };
+            self.on_session_event(key, ev, now);
+        }
+        self.fill_requests(key, now);
+        self.serve_uploads(key);
+        self.touch(key);
+    }
+
+    fn fault(&mut self, key: PeerKey, fault: Fault) {
+        if let Some(addr) = self.addr_of(key) {
+            self.scores.entry(addr).or_default().record(fault);
+        }
+    }
+
+    fn on_session_event(&mut self, key: PeerKey, ev: SessionEvent, now: Instant) {
+        match ev {
+            SessionEvent::Connected { peer_id, .. } => self.on_connected(key, peer_id, now),
+            SessionEvent::PeerPieces(bf) => {
+                let Some(p) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                if bf.is_full() {
+                    self.picker.peer_has_all();
+                    p.counted_as_seed = true;
+                } else {
+                    self.picker.peer_bitfield(&bf);
+                    p.counted = true;
+                }
+                self.update_interest(key, now);
+            }
+            SessionEvent::Have(piece) => {
+                let Some(p) = self.peers.get_mut(&key) else {
+                    return;
+                };
+                if !p.counted_as_seed {
+                    self.picker.peer_has(piece);
+                    p.counted = true;
+                }
+                self.update_interest(key, now);
+            }
+            SessionEvent::Choked { dropped } => {
+                for b in &dropped {
+                    self.picker.release(key, b);
+                }
+            }
+            SessionEvent::Unchoked => {}
+            SessionEvent::Interest(interested) => {
+                // Fill a free upload slot at once rather than at the next rechoke.
+                if interested {
+                    let unchoked = self
+                        .peers
+                        .values()
+                        .filter(|p| !p.session.am_choking())
+                        .count();
+                    if unchoked < 4 {
+                        self.rechoke(now);
+                    }
+                }
+            }
+            SessionEvent::Block { block, data } => self.on_block(key, block, data, now),
+            SessionEvent::Request(b) => self.on_request(key, b, now),
+            SessionEvent::Cancelled(b) => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.pending_uploads.retain(|x| *x != b);
+                }
+            }
+            SessionEvent::Rejected(b) => self.picker.release(key, &b),
+            SessionEvent::TimedOut(blocks) => {
+                for b in &blocks {
+                    self.picker.release(key, b);
+                }
+                self.fault(key, Fault::Timeout);
+            }
+            SessionEvent::AllowedFast(piece) => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    push_hint(&mut p.allowed_fast, piece, 32);
+                }
+            }
+            SessionEvent::Suggest(piece) => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    push_hint(&mut p.suggested, piece, 32);
+                }
+            }
+            SessionEvent::DhtPort(_) | SessionEvent::Extended { .. } => {}
+            SessionEvent::ExtensionHandshake(h) => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.client = h.client.map(|c| c.chars().take(64).collect());
+                }
+            }
+            SessionEvent::Closed(reason) => {
+                if reason.is_protocol_error() {
+                    info!(peer = ?self.addr_of(key), %reason, "peer broke the protocol");
+                    self.fault(key, Fault::ProtocolError);
+                } else if reason == CloseReason::HandshakeTimeout {
+                    self.fault(key, Fault::Timeout);
+                }
+            }
+        }
+    }
+
+    fn on_connected(&mut self, key: PeerKey, peer_id: [u8; 20], now: Instant) {
+        let own = peer_id == self.setup.peer_id;
+        let banned = self.banned_ids.contains(&peer_id);
+        let duplicate = self
+            .peers
+            .iter()
+            .any(|(k, p)| *k != key && p.peer_id == Some(peer_id) && !p.session.is_closed());
+        let have = self.picker.have().clone();
+        let info_hash = self.info_hash.0;
+        let piece_count = self.geometry.piece_count();
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if own || banned || duplicate {
+            debug!(peer = %p.addr, own, banned, duplicate, "dropping connection");
+            if own {
+                self.candidates.remove(&p.addr);
+            }
+            p.session.close();
+            return;
+        }
+        p.peer_id = Some(peer_id);
+        p.connected_at = now;
+        p.session.send_pieces(&have, now);
+        if p.session.fast() {
+            if let IpAddr::V4(ip) = p.addr.ip() {
+                let set = allowed_fast_set(ip, &info_hash, piece_count, ALLOWED_FAST_COUNT);
+                p.session.send_allowed_fast(&set, now);
+            }
+        }
+        if let Some(c) = self.candidates.get_mut(&p.addr) {
+            c.failures = 0;
+        }
+        debug!(peer = %p.addr, "handshake done");
+    }
+
+    /// Sets our interest in a peer from what it has and what we miss.
+    pub fn update_interest(&mut self, key: PeerKey, now: Instant) {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        let interested =
+            !self.picker.is_complete() && self.picker.is_interesting(p.session.peer_pieces());
+        p.session.set_interested(interested, now);
+    }
+
+    /// Requests blocks from a peer up to its pipeline depth. Refills come in batches of
+    /// at least a piece's worth of blocks (or the whole free depth), so one peer tends to
+    /// deliver whole pieces: fewer pieces mixed from several peers, sharper blame when a
+    /// hash fails.
+    pub fn fill_requests(&mut self, key: PeerKey, now: Instant) {
+        let Torrent {
+            peers,
+            picker,
+            rng,
+            geometry,
+            ..
+        } = self;
+        let Some(p) = peers.get_mut(&key) else { return };
+        let s = &p.session;
+        if !s.is_connected() || s.is_closed() || !s.am_interested() {
+            return;
+        }
+        if s.peer_choking() && p.allowed_fast.is_empty() {
+            return;
+        }
+        let slots = s.request_slots(now);
+        let depth = slots + s.requests().len();
+        let batch = (geometry.blocks_in_piece(0) as usize).min(depth / 2).max(1);
+        if slots < batch && !s.requests().is_empty() && !picker.in_endgame() {
+            return;
+        }
+        let pick = PickFor {
+            peer: key,
+            has: s.peer_pieces(),
+            choked: s.peer_choking(),
+            allowed_fast: &p.allowed_fast,
+            suggested: &p.suggested,
+        };
+        let blocks = picker.pick(&pick, slots, rng);
+        for b in blocks {
+            p.session.request(b, now);
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The driver's data path: blocks arriving into per-piece buffers, complete pieces to
+//! the hash pool, results back (have to every peer, or blame), and the peers' requests
+//! served from disk in batches on the blocking pool.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bitswarm_engine::{BlockReceived, Fault, PeerKey};
+use bitswarm_storage::PieceOutcome;
+use bitswarm_wire::BlockInfo;
+use bytes::{Bytes, BytesMut};
+use tracing::{info, warn};
+
+use crate::connection::UPLOAD_BACKLOG_LIMIT;
+use crate::stats::TorrentState;
+use crate::torrent::{Internal, Torrent};
+
+/// Most blocks read from disk in one blocking job.
+const READ_BATCH: usize = 64;
+
+impl Torrent {
+    pub(crate) fn on_block(&mut self, key: PeerKey, block: BlockInfo, data: Bytes, now: Instant) {
+        self.down.record(data.len() as u64, now);
+        if let Some(p) = self.peers.get_mut(&key) {
+            p.down.record(data.len() as u64, now);
+        }
+        match self.picker.block_received(key, &block) {
+            Err(_) => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.session
+                        .close_protocol("block outside the torrent's geometry");
+                }
+                if let Some(addr) = self.addr_of(key) {
+                    self.scores
+                        .entry(addr)
+                        .or_default()
+                        .record(Fault::ProtocolError);
+                }
+            }
+            Ok(BlockReceived::New {
+                cancel,
+                piece_complete,
+            }) => {
+                let piece_len = self.geometry.piece_len(block.piece) as usize;
+                let buf = self
+                    .buffers
+                    .entry(block.piece)
+                    .or_insert_with(|| vec![0u8; piece_len]);
+                let start = block.offset as usize;
+                if let Some(dst) = buf.get_mut(start..start + data.len()) {
+                    dst.copy_from_slice(&data);
+                }
+                for other in cancel {
+                    if let Some(p) = self.peers.get_mut(&other) {
+                        p.session.cancel(block, now);
+                        self.touch(other);
+                    }
+                }
+                if piece_complete {
+                    if let Some(buf) = self.buffers.remove(&block.piece) {
+                        self.submit_hash(block.piece, buf);
+                    }
+                }
+            }
+            Ok(BlockReceived::Duplicate) | Ok(BlockReceived::Unwanted) => {}
+        }
+    }
+
+    fn submit_hash(&mut self, piece: u32, data: Vec<u8>) {
+        let Some(expected) = self
+            .setup
+            .metainfo
+            .info()
+            .pieces()
+            .get(piece as usize)
+            .copied()
+        else {
+            return;
+        };
+        let tx = self.internal_tx.clone();
+        let res = self.setup.hash_pool.try_verify_and_write(
+            self.setup.storage.clone(),
+            piece,
+            data,
+            expected,
+            move |outcome| {
+                let _ = tx.send(Internal::Hashed(outcome));
+            },
+        );
+        match res {
+            Ok(()) => self.hashing += 1,
+            Err(full) => self.hash_backlog.push_back((full.piece, full.data)),
+        }
+    }
+
+    pub(crate) fn on_hashed(&mut self, outcome: PieceOutcome) {
+        self.hashing = self.hashing.saturating_sub(1);
+        if let Some((piece, data)) = self.hash_backlog.pop_front() {
+            self.submit_hash(piece, data);
+        }
+        let now = Instant::now();
+        match outcome {
+            PieceOutcome::Verified { piece } => self.on_piece_good(piece, now),
+            PieceOutcome::HashMismatch { piece } => self.on_piece_bad(piece),
+            PieceOutcome::WriteFailed { piece, error } => {
+                self.picker.piece_verified(piece, false);
+                self.fail(format!("writing piece {piece} failed: {error}"));
+            }
+        }
+    }
+
+    fn on_piece_good(&mut self, piece: u32, now: Instant) {
+        let contributors = self.picker.piece_verified(piece, true);
+        if let Some(v) = self.verified.get_mut(piece as usize) {
+            *v = true;
+        }
+        self.resume_dirty = true;
+        // A peer blamed for an earlier failure of this piece that now delivered all of it
+        // alone was most likely not the culprit: forgive that failure.
+        if let Some(blamed) = self.failed_by.remove(&piece) {
+            if let [only] = contributors.as_slice() {
+                if let Some(addr) = self.addr_of(*only) {
+                    if blamed.contains(&addr) {
+                        if let Some(s) = self.scores.get_mut(&addr) {
+                            s.hash_failures = s.hash_failures.saturating_sub(1);
+                        }
+                    }
+                }
+            }
+        }
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in keys {
+            if let Some(p) = self.peers.get_mut(&k) {
+                p.session.handle_piece_verified(piece, now);
+            }
+            self.update_interest(k, now);
+            self.touch(k);
+        }
+        if self.picker.is_complete() && self.completed_at.is_none() {
+            self.on_complete(now);
+        }
+    }
+
+    fn on_piece_bad(&mut self, piece: u32) {
+        self.hash_failures += 1;
+        let contributors = self.picker.piece_verified(piece, false);
+        let addrs: Vec<SocketAddr> = contributors
+            .iter()
+            .filter_map(|k| self.addr_of(*k))
+            .collect();
+        warn!(piece, peers = ?addrs, "piece failed its hash check; every peer that sent a block of it gets a failure");
+        for a in &addrs {
+            self.scores
+                .entry(*a)
+                .or_default()
+                .record(Fault::HashFailure);
+        }
+        self.failed_by.insert(piece, addrs);
+        // The piece is wanted again: peers may be interesting again.
+        let now = Instant::now();
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in keys {
+            self.update_interest(k, now);
+            self.fill_requests(k, now);
+            self.touch(k);
+        }
+    }
+
+    fn on_complete(&mut self, now: Instant) {
+        self.completed_at = Some(now);
+        let secs = now.duration_since(self.started).as_secs_f64();
+        info!(torrent = %self.setup.metainfo.info().name(), secs, "download complete");
+        self.state = if self.setup.seed_after {
+            TorrentState::Seeding
+        } else {
+            TorrentState::Complete
+        };
+        self.announce_tx.send_modify(|s| {
+            s.completed = true;
+            s.left = 0;
+        });
+        self.save_resume_soon();
+        let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+        for k in keys {
+            let Some(p) = self.peers.get_mut(&k) else {
+                continue;
+            };
+            // Seeds have nothing for us and want nothing from us; without seeding, nobody
+            // needs us.
+            if !self.setup.seed_after || p.is_seed() {
+                p.session.close();
+                self.touch(k);
+            }
+        }
+        self.publish_stats();
+    }
+
+    pub(crate) fn on_request(&mut self, key: PeerKey, b: BlockInfo, now: Instant) {
+        let valid = self
+            .setup
+            .metainfo
+            .info()
+            .geometry()
+            .is_valid_request(b.piece, b.offset, b.length);
+        let have = self
+            .verified
+            .get(b.piece as usize)
+            .copied()
+            .unwrap_or(false);
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        if !valid {
+            p.session
+                .close_protocol("request outside the torrent's geometry");
+            return;
+        }
+        if !have {
+            p.session.reject(b, now);
+            return;
+        }
+        p.pending_uploads.push_back(b);
+    }
+
+    /// Starts disk reads for a peer's pending requests while its backlog allows.
+    pub(crate) fn serve_uploads(&mut self, key: PeerKey) {
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        while !p.pending_uploads.is_empty() && p.conn.backlog() + p.reading < UPLOAD_BACKLOG_LIMIT {
+            let n = p.pending_uploads.len().min(READ_BATCH);
+            let batch: Vec<BlockInfo> = p.pending_uploads.drain(..n).collect();
+            let bytes: usize = batch.iter().map(|b| b.length as usize).sum();
+            p.reading += bytes;
+            let storage = self.setup.storage.clone();
+            let tx = self.internal_tx.clone();
+            tokio::task::spawn_blocking(move || {
+                let (blocks, error) = read_blocks(&storage, &batch);
+                let _ = tx.send(Internal::DiskRead {
+                    key,
+                    blocks,
+                    bytes,
+                    error,
+                });
+            });
+        }
+    }
+
+    pub(crate) fn on_disk_read(
+        &mut self,
+        key: PeerKey,
+        blocks: Vec<(BlockInfo, Bytes)>,
+        bytes: usize,
+        error: Option<String>,
+    ) {
+        if let Some(e) = error {
+            warn!(error = %e, "reading blocks for upload failed");
+        }
+        let now = Instant::now();
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        p.reading = p.reading.saturating_sub(bytes);
+        let mut sent = 0u64;
+        for (b, data) in blocks {
+            let len = data.len() as u64;
+            if p.session.send_block(b, data, now) {
+                sent += len;
+            }
+        }
+        p.up.record(sent, now);
+        self.up.record(sent, now);
+        self.serve_uploads(key);
+        self.touch(key);
+    }
+}
+
+/// Reads blocks, one positioned read per run of adjacent blocks of a piece; the run's
+/// buffer is split into the blocks without copying.
+fn read_blocks(
+    storage: &bitswarm_storage::Storage,
+    batch: &[BlockInfo],
+) -> (Vec<(BlockInfo, Bytes)>, Option<String>) {
+    let mut out = Vec::with_capacity(batch.len());
+    let mut i = 0;
+    while i < batch.len() {
+        let first = batch[i];
+        let mut j = i + 1;
+        let mut end = first.offset + first.length;
+        while j < batch.len() && batch[j].piece == first.piece && batch[j].offset == end {
+            end += batch[j].length;
+            j += 1;
+        }
+        let mut buf = BytesMut::zeroed((end - first.offset) as usize);
+        if let Err(e) = storage.read(first.piece, first.offset, &mut buf) {
+            return (out, Some(e.to_string()));
+        }
+        let mut run = buf.freeze();
+        for b in &batch[i..j] {
+            out.push((*b, run.split_to(b.length as usize)));
+        }
+        i = j;
+    }
+    (out, None)
+}

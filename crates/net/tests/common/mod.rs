@@ -1,0 +1,139 @@
+//! Shared helpers of the network tests: deterministic content, torrents built in
+//! memory, sessions on loopback, an in-process tracker.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitswarm_net::{Session, SessionConfig};
+use bitswarm_proto::{Metainfo, TorrentSpec};
+
+/// Deterministic pseudo-random bytes (xorshift), different per `seed`.
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// Writes files under `root/name/...` (or `root/name` for one file without a path) and
+/// builds their torrent. `files`: (relative path, length). Returns the metainfo and the
+/// data path (file or folder) to seed from.
+pub fn make_torrent(
+    root: &Path,
+    name: &str,
+    files: &[(&str, usize)],
+    piece_length: u32,
+    trackers: Vec<String>,
+) -> (Arc<Metainfo>, PathBuf) {
+    let single = files.len() == 1 && files[0].0.is_empty();
+    let mut all = Vec::new();
+    let data_path = root.join(name);
+    let mut listed = Vec::new();
+    for (i, (path, len)) in files.iter().enumerate() {
+        let bytes = content(*len, i as u64 + 1);
+        let file = if single {
+            data_path.clone()
+        } else {
+            data_path.join(path)
+        };
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&file, &bytes).unwrap();
+        all.extend_from_slice(&bytes);
+        listed.push((
+            path.split('/').map(str::to_owned).collect::<Vec<_>>(),
+            *len as u64,
+        ));
+    }
+    let pieces = all
+        .chunks(piece_length as usize)
+        .map(bitswarm_proto::sha1::digest)
+        .collect();
+    let spec = TorrentSpec {
+        name: name.to_owned(),
+        single_length: single.then_some(all.len() as u64),
+        files: if single { Vec::new() } else { listed },
+        piece_length,
+        pieces,
+        private: false,
+        source: None,
+        trackers,
+        web_seeds: Vec::new(),
+        comment: None,
+        created_by: Some("bitswarm tests".into()),
+        creation_date: None,
+    };
+    let bytes = spec.to_bytes().unwrap();
+    (Arc::new(Metainfo::from_bytes(&bytes).unwrap()), data_path)
+}
+
+/// Session settings for loopback tests.
+pub fn config() -> SessionConfig {
+    SessionConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_announce_interval: Some(Duration::from_secs(1)),
+        peer_check_interval: Duration::from_secs(1),
+        ..SessionConfig::default()
+    }
+}
+
+/// A session on a free loopback port.
+pub async fn session() -> Session {
+    Session::new(config()).await.unwrap()
+}
+
+/// Starts bitswarm's own tracker on free loopback ports: (handle, http url, udp url).
+pub async fn tracker() -> (bitswarm_tracker::TrackerHandle, String, String) {
+    let c = bitswarm_tracker::Config {
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        udp_addr: "127.0.0.1:0".parse().unwrap(),
+        interval_secs: 2,
+        min_interval_secs: 1,
+        ..Default::default()
+    };
+    let t = bitswarm_tracker::TrackerServer::bind(c).await.unwrap();
+    let http = format!("http://{}/announce", t.http_addr().unwrap());
+    let udp = format!("udp://{}", t.udp_addr().unwrap());
+    (t, http, udp)
+}
+
+/// Compares two files or folders byte for byte.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    if a.is_dir() {
+        let mut names: Vec<_> = std::fs::read_dir(a)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        for n in names {
+            assert_same_tree(&a.join(&n), &b.join(&n));
+        }
+    } else {
+        let x = std::fs::read(a).unwrap();
+        let y = std::fs::read(b).unwrap_or_else(|e| panic!("{}: {e}", b.display()));
+        assert!(x == y, "{} and {} differ", a.display(), b.display());
+    }
+}
+
+/// The address to dial a session on loopback.
+pub fn addr_of(s: &Session) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], s.local_addr().port()))
+}
+
+/// Installs a test log subscriber (RUST_LOG) once.
+pub fn logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}

@@ -1,0 +1,132 @@
+//! bitswarm to bitswarm over loopback, in one process: through bitswarm's own tracker
+//! (HTTP and UDP) and by direct peer addresses.
+
+mod common;
+
+use std::time::Duration;
+
+use bitswarm_net::{AddTorrent, TorrentState};
+use common::*;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_file_through_http_tracker() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (_t, http, _udp) = tracker().await;
+    let (meta, data) = make_torrent(
+        dir.path(),
+        "one.bin",
+        &[("", 3 * 1024 * 1024 + 1234)],
+        256 * 1024,
+        vec![http],
+    );
+    let seed = session().await;
+    let sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let leech = session().await;
+    let out = dir.path().join("out");
+    let lh = leech
+        .add_torrent(AddTorrent::download(meta.clone(), &out))
+        .await
+        .unwrap();
+    let stats = tokio::time::timeout(TIMEOUT, lh.wait_complete())
+        .await
+        .expect("download timed out")
+        .unwrap();
+    assert_eq!(stats.have_bytes, meta.info().content_length());
+    assert_eq!(stats.hash_failures, 0);
+    leech.shutdown().await;
+    assert_same_tree(&data, &out.join("one.bin"));
+    // Statistics are refreshed a few times a second.
+    let mut sh = sh;
+    while sh.stats().uploaded < meta.info().content_length() {
+        tokio::time::timeout(Duration::from_secs(2), sh.changed())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    assert_eq!(sh.stats().state, TorrentState::Seeding);
+    seed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_file_through_udp_tracker_then_resume() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (_t, _http, udp) = tracker().await;
+    let mut files: Vec<(String, usize)> = (0..22)
+        .map(|i| (format!("d{}/f{i}.dat", i % 3), (i * 37_123) % 200_000))
+        .collect();
+    files[3].1 = 0;
+    files[4].1 = 1;
+    files[5].1 = 0;
+    let f: Vec<(&str, usize)> = files.iter().map(|(p, l)| (p.as_str(), *l)).collect();
+    let (meta, data) = make_torrent(dir.path(), "multi", &f, 32 * 1024, vec![udp]);
+    let seed = session().await;
+    let _sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let out = dir.path().join("out");
+    let leech = session().await;
+    let lh = leech
+        .add_torrent(AddTorrent::download(meta.clone(), &out))
+        .await
+        .unwrap();
+    tokio::time::timeout(TIMEOUT, lh.wait_complete())
+        .await
+        .expect("download timed out")
+        .unwrap();
+    leech.shutdown().await;
+    assert_same_tree(&data, &out.join("multi"));
+
+    // A restart finds everything through resume data: complete without any peer.
+    let again = session().await;
+    let h = again
+        .add_torrent(AddTorrent {
+            no_trackers: true,
+            ..AddTorrent::download(meta.clone(), &out)
+        })
+        .await
+        .unwrap();
+    let s = tokio::time::timeout(Duration::from_secs(20), h.wait_complete())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.downloaded, 0);
+    again.shutdown().await;
+    seed.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_peer_and_file_selection() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let f = [("a.bin", 300_000), ("b.bin", 500_000), ("c.bin", 200_000)];
+    let (meta, data) = make_torrent(dir.path(), "sel", &f, 64 * 1024, vec![]);
+    let seed = session().await;
+    let _sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let leech = session().await;
+    let out = dir.path().join("out");
+    let add = AddTorrent {
+        only_files: Some(vec![2]),
+        extra_peers: vec![addr_of(&seed)],
+        ..AddTorrent::download(meta.clone(), &out)
+    };
+    let lh = leech.add_torrent(add).await.unwrap();
+    let s = tokio::time::timeout(TIMEOUT, lh.wait_complete())
+        .await
+        .expect("timed out")
+        .unwrap();
+    assert!(s.have_bytes >= 200_000 && s.downloaded < 400_000, "{s:?}");
+    leech.shutdown().await;
+    assert_same_tree(&data.join("c.bin"), &out.join("sel/c.bin"));
+    seed.shutdown().await;
+}
