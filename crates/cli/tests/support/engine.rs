@@ -1,0 +1,296 @@
+//! Shared harness of the engine interop tests (`engine_*.rs`): free ports, torrents
+//! with deterministic content, child processes that die with the test, tool checks,
+//! an in-process bitswarm tracker, and runners for bitswarm, libtorrent, aria2c and
+//! Transmission with the loopback settings of INTEROP.md.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bitswarm_proto::TorrentSpec;
+
+pub const PYTHON: &str = "/usr/bin/python3";
+pub const BITSWARM: &str = env!("CARGO_BIN_EXE_bitswarm");
+
+/// The libtorrent helper script.
+pub fn lt_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/lt_peer.py")
+}
+
+/// A TCP and UDP port free on 127.0.0.1 right now (distinct across calls in a run).
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static LAST: AtomicU16 = AtomicU16::new(0);
+    loop {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        let port = l.local_addr().expect("local addr").port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() && LAST.swap(port, Ordering::Relaxed) != port {
+            return port;
+        }
+    }
+}
+
+/// Fails the test with the package to install when a tool is missing.
+pub fn require(tool: &str, args: &[&str], package: &str) {
+    let ok = Command::new(tool).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    assert!(
+        ok.is_ok_and(|s| s.success()),
+        "`{tool}` is missing or broken: install the Debian package `{package}` (apt-get install -y {package})"
+    );
+}
+
+/// Requires python3-libtorrent.
+pub fn require_libtorrent() {
+    require(PYTHON, &["-c", "import libtorrent"], "python3-libtorrent");
+}
+
+/// A child process killed (and its output echoed) when dropped.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+    pub lines: mpsc::Receiver<String>,
+    pub seen: Vec<String>,
+}
+
+impl Proc {
+    /// Starts `cmd` with stdout and stderr captured line by line.
+    pub fn spawn(name: &str, cmd: &mut Command) -> Proc {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let (tx, rx) = mpsc::channel();
+        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                       child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>)]
+            .into_iter()
+            .flatten()
+        {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Proc { name: name.to_owned(), child, lines: rx, seen: Vec::new() }
+    }
+
+    fn drain(&mut self) {
+        while let Ok(l) = self.lines.try_recv() {
+            self.seen.push(l);
+        }
+    }
+
+    /// Waits for a line containing `pat`; panics with the output at the deadline.
+    pub fn wait_line(&mut self, pat: &str, timeout: Duration) -> String {
+        let end = Instant::now() + timeout;
+        if let Some(l) = self.seen.iter().find(|l| l.contains(pat)) {
+            return l.clone();
+        }
+        while Instant::now() < end {
+            match self.lines.recv_timeout(Duration::from_millis(100)) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(pat) {
+                        return l;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        self.drain();
+        panic!("{}: no line with {pat:?} within {timeout:?}; output:\n{}", self.name, self.tail());
+    }
+
+    /// Waits for the process to exit; panics (killing it) at the deadline.
+    pub fn wait_exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            self.drain();
+            if let Ok(Some(st)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(50));
+                self.drain();
+                return st;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        self.drain();
+        panic!("{} did not finish within {timeout:?}; output:\n{}", self.name, self.tail());
+    }
+
+    /// Sends SIGINT (Ctrl-C).
+    pub fn interrupt(&self) {
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+    }
+
+    /// The last lines of output.
+    pub fn tail(&self) -> String {
+        let n = self.seen.len();
+        self.seen[n.saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            self.drain();
+            eprintln!("--- {} output ---\n{}", self.name, self.tail());
+        }
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift), different per `seed`.
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// A torrent written to disk: `.torrent` path, data path (file or folder), info-hash hex.
+pub struct TestTorrent {
+    pub torrent: PathBuf,
+    pub data: PathBuf,
+    pub name: String,
+    pub info_hash: String,
+}
+
+/// Writes `files` (relative path, length; one file with an empty path = single-file
+/// torrent) under `dir/src/name` and the torrent as `dir/name.torrent`.
+pub fn make_torrent(dir: &Path, name: &str, files: &[(String, usize)], piece_length: u32, trackers: Vec<String>) -> TestTorrent {
+    let single = files.len() == 1 && files[0].0.is_empty();
+    let src = dir.join("src");
+    let data = src.join(name);
+    let mut all = Vec::new();
+    let mut listed = Vec::new();
+    for (i, (path, len)) in files.iter().enumerate() {
+        let bytes = content(*len, i as u64 + 7);
+        let file = if single { data.clone() } else { data.join(path) };
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&file, &bytes).expect("write data");
+        all.extend_from_slice(&bytes);
+        listed.push((path.split('/').map(str::to_owned).collect::<Vec<_>>(), *len as u64));
+    }
+    let pieces = all.chunks(piece_length as usize).map(bitswarm_proto::sha1::digest).collect();
+    let spec = TorrentSpec {
+        name: name.to_owned(),
+        single_length: single.then_some(all.len() as u64),
+        files: if single { Vec::new() } else { listed },
+        piece_length,
+        pieces,
+        private: false,
+        source: None,
+        trackers,
+        web_seeds: Vec::new(),
+        comment: None,
+        created_by: Some("bitswarm interop tests".into()),
+        creation_date: None,
+    };
+    let bytes = spec.to_bytes().expect("torrent bytes");
+    let meta = bitswarm_proto::Metainfo::from_bytes(&bytes).expect("parse torrent");
+    let torrent = dir.join(format!("{name}.torrent"));
+    std::fs::write(&torrent, &bytes).expect("write torrent");
+    TestTorrent { torrent, data, name: name.to_owned(), info_hash: meta.info_hash().to_hex() }
+}
+
+/// The multi-file layout of the interop tests: 24 files, empty and 1-byte ones among
+/// them, sizes that make pieces span several files.
+pub fn multi_files() -> Vec<(String, usize)> {
+    (0..24)
+        .map(|i| {
+            let len = match i {
+                2 | 9 => 0,
+                3 | 15 => 1,
+                _ => (i * 91_733 + 12_345) % 400_000,
+            };
+            (format!("dir{}/file{i:02}.bin", i % 4), len)
+        })
+        .collect()
+}
+
+/// Compares two files or folders byte for byte (files of `a` must exist in `b`).
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    if a.is_dir() {
+        for e in std::fs::read_dir(a).expect("read dir") {
+            let n = e.expect("entry").file_name();
+            assert_same_tree(&a.join(&n), &b.join(&n));
+        }
+    } else {
+        let x = std::fs::read(a).expect("read source");
+        let y = std::fs::read(b).unwrap_or_else(|e| panic!("{}: {e}", b.display()));
+        assert!(x == y, "{} and {} differ", a.display(), b.display());
+    }
+}
+
+/// bitswarm's tracker in-process on free loopback ports: (tracker, http url, udp url).
+pub fn tracker() -> (bitswarm_tracker::BlockingTracker, String, String) {
+    let c = bitswarm_tracker::Config {
+        http_addr: "127.0.0.1:0".parse().expect("addr"),
+        udp_addr: "127.0.0.1:0".parse().expect("addr"),
+        interval_secs: 2,
+        min_interval_secs: 1,
+        ..Default::default()
+    };
+    let t = bitswarm_tracker::TrackerServer::start_blocking(c).expect("start tracker");
+    let http = format!("http://{}/announce", t.http_addr().expect("http"));
+    let udp = format!("udp://{}", t.udp_addr().expect("udp"));
+    (t, http, udp)
+}
+
+/// `bitswarm download` with test-friendly settings.
+pub fn bitswarm_download(t: &TestTorrent, out: &Path, port: u16, extra: &[String]) -> Proc {
+    let mut c = Command::new(BITSWARM);
+    c.args(["download", t.torrent.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")])
+        .args(["--port", &port.to_string(), "--announce-interval", "2"])
+        .args(extra)
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    Proc::spawn(&format!("bitswarm download :{port}"), &mut c)
+}
+
+/// `bitswarm seed`.
+pub fn bitswarm_seed(t: &TestTorrent, port: u16, extra: &[String]) -> Proc {
+    let mut c = Command::new(BITSWARM);
+    c.args(["seed", t.torrent.to_str().expect("utf8"), t.data.to_str().expect("utf8")])
+        .args(["--port", &port.to_string(), "--announce-interval", "2"])
+        .args(extra)
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    Proc::spawn(&format!("bitswarm seed :{port}"), &mut c)
+}
+
+/// The libtorrent helper; `save` is the folder holding (or receiving) the data.
+pub fn lt_peer(t: &TestTorrent, save: &Path, port: u16, seed: bool, connect: &[SocketAddr], timeout_secs: u32) -> Proc {
+    let mut c = Command::new(PYTHON);
+    c.arg(lt_script())
+        .args(["--torrent", t.torrent.to_str().expect("utf8"), "--save", save.to_str().expect("utf8")])
+        .args(["--port", &port.to_string(), "--timeout", &timeout_secs.to_string()]);
+    if seed {
+        c.arg("--seed");
+    }
+    for a in connect {
+        c.args(["--connect", &a.to_string()]);
+    }
+    Proc::spawn(&format!("libtorrent :{port}"), &mut c)
+}
+
+/// Loopback address of a port.
+pub fn local(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}

@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""A libtorrent peer for interop tests, with the loopback settings of INTEROP.md.
+
+Usage: lt_peer.py --torrent T --save DIR --port PORT [--connect HOST:PORT ...]
+                  [--seed] [--timeout SECS] [--linger SECS]
+
+As a leecher (default) it exits 0 once the download is complete and checked, 1 on
+timeout. As a seeder (--seed) it runs until the timeout (exit 0) or until killed.
+It prints one line per event on stdout: "listening PORT", "checked", "progress PCT RATE",
+"complete SECS", "timeout", "error MSG".
+"""
+import argparse
+import sys
+import time
+
+import libtorrent as lt
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--torrent', required=True)
+    p.add_argument('--save', required=True)
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--connect', action='append', default=[])
+    p.add_argument('--seed', action='store_true')
+    p.add_argument('--timeout', type=float, default=120.0)
+    p.add_argument('--linger', type=float, default=0.0,
+                   help='leecher: keep seeding this long after completion')
+    a = p.parse_args()
+
+    settings = {
+        'listen_interfaces': '127.0.0.1:%d' % a.port,
+        'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False,
+        'enable_natpmp': False,
+        'allow_multiple_connections_per_ip': True,
+        'enable_outgoing_utp': False, 'enable_incoming_utp': False,
+        'upload_rate_limit': 0, 'download_rate_limit': 0,
+        'alert_mask': lt.alert.category_t.error_notification
+        | lt.alert.category_t.peer_notification
+        | lt.alert.category_t.status_notification,
+    }
+    s = lt.session(settings)
+    info = lt.torrent_info(a.torrent)
+    params = {'ti': info, 'save_path': a.save}
+    h = s.add_torrent(params)
+    print('listening %d' % s.listen_port(), flush=True)
+
+    start = time.time()
+    end = start + a.timeout
+    connected = False
+    last_report = 0.0
+    done_at = None
+    while time.time() < end:
+        for al in s.pop_alerts():
+            if isinstance(al, (lt.torrent_error_alert, lt.file_error_alert)):
+                print('error %s' % al.message(), flush=True)
+        st = h.status()
+        if not connected and st.state not in (lt.torrent_status.checking_files,
+                                              lt.torrent_status.checking_resume_data):
+            for c in a.connect:
+                host, port = c.rsplit(':', 1)
+                h.connect_peer((host, int(port)))
+            connected = True
+            print('checked', flush=True)
+        now = time.time()
+        if now - last_report >= 1.0:
+            last_report = now
+            print('progress %.1f %d peers=%d' % (100.0 * st.progress, st.download_payload_rate,
+                                                 st.num_peers), flush=True)
+        if not a.seed and st.is_seeding and done_at is None:
+            done_at = now
+            print('complete %.3f' % (now - start), flush=True)
+        if done_at is not None and now - done_at >= a.linger:
+            return 0
+        # Re-dial now and then (a peer may not have been listening yet).
+        if connected and a.connect and int(now - start) % 5 == 0 and st.num_peers == 0:
+            for c in a.connect:
+                host, port = c.rsplit(':', 1)
+                h.connect_peer((host, int(port)))
+        time.sleep(0.05)
+    if a.seed:
+        return 0
+    print('timeout', flush=True)
+    return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
