@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SIZE_MIB="${1:-1024}"
 cargo build --release -p bitswarm >/dev/null
-BIN="$PWD/target/release/bitswarm"
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/bitswarm"
 CORES="$(nproc)"
 
 TMP="$(mktemp -d)"
