@@ -11,6 +11,9 @@
 //!   a peer list, so it can join the swarm, it is just not handed to others until room frees.
 //! - Empty torrents are dropped by [`Registry::expire`] (their `downloaded` count with them).
 //!
+//! A completed download is counted once per peer: on event `completed`, or when a peer
+//! stored as a leecher announces `left=0` (with any event, `stopped` included).
+//!
 //! Peers are identified by (peer id, IP). IPv4 and IPv6 peers of a torrent live in separate
 //! swarms and an announce is answered with peers of its own address family (BEP 7: a
 //! dual-stack client announces once per family).
@@ -300,16 +303,27 @@ impl Registry {
 
         let mut sampled = Vec::new();
         if stopping {
-            if let Some((_, was_seeder)) = swarm.remove(&key) {
+            if let Some((old, was_seeder)) = swarm.remove(&key) {
                 self.peers -= 1;
                 self.seeders -= usize::from(was_seeder);
+                // A leecher that leaves finished (aria2c with --seed-time=0 sends only
+                // `stopped` with left=0, never `completed`).
+                if !was_seeder && seeder && !old.counted_complete {
+                    torrent.completed = torrent.completed.saturating_add(1);
+                }
             }
         } else {
             let before = swarm
                 .get(&key)
                 .map(|p| (p.counted_complete, swarm.is_seeder(&key) == Some(true)));
-            let count_complete = req.event == Event::Completed
-                && !before.map(|(counted, _)| counted).unwrap_or(false);
+            // Counted once per peer: on `completed`, or when a known leecher reports
+            // left=0 without saying `completed`.
+            let count_complete = match before {
+                Some((counted, was_seeder)) => {
+                    !counted && (req.event == Event::Completed || (!was_seeder && seeder))
+                }
+                None => req.event == Event::Completed,
+            };
             let peer = Peer {
                 key,
                 port: req.addr.port(),

@@ -210,3 +210,38 @@ fn numwant_is_capped() {
     q.numwant = Some(0);
     assert_eq!(r.announce(&q, t, &mut rng).unwrap().peers.len(), 0);
 }
+
+#[test]
+fn leecher_leaving_finished_counts_as_completed_once() {
+    let mut r = Registry::new(small(), None);
+    let mut rng = StdRng::seed_from_u64(1);
+    let t = Instant::now();
+    r.announce(&req(1, 1, 0, Event::Started), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 9, Event::Started), t, &mut rng)
+        .unwrap();
+    // Finished without `completed`, then leaves: counted once.
+    r.announce(&req(1, 2, 0, Event::None), t, &mut rng).unwrap();
+    r.announce(&req(1, 2, 0, Event::Completed), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 0, Event::Stopped), t, &mut rng)
+        .unwrap();
+    assert_eq!(
+        r.scrape(&[InfoHash([1; 20])])[0],
+        ScrapeCounts {
+            complete: 1,
+            downloaded: 1,
+            incomplete: 0
+        }
+    );
+    // Leaves with `stopped`, left=0 directly (aria2c --seed-time=0).
+    r.announce(&req(1, 3, 9, Event::Started), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 3, 0, Event::Stopped), t, &mut rng)
+        .unwrap();
+    assert_eq!(r.scrape(&[InfoHash([1; 20])])[0].downloaded, 2);
+    // A seeder stopping is not a download.
+    r.announce(&req(1, 1, 0, Event::Stopped), t, &mut rng)
+        .unwrap();
+    assert_eq!(r.totals().completed, 2);
+}
