@@ -69,8 +69,20 @@ impl PeerSession {
                     Bitfield::new(n)
                 });
             }
-            Message::Bitfield(_) | Message::HaveAll | Message::HaveNone => {
-                self.protocol("piece set announced twice, late, or without fast extension")
+            // A late piece set is a protocol violation by BEP 3, but aria2 sends
+            // `have_none` first and a full `bitfield` later once it has pieces: take a
+            // late, well-formed set as `have`s of the pieces it adds.
+            Message::Bitfield(bytes) => match Bitfield::from_bytes(&bytes, self.config.piece_count)
+            {
+                Ok(b) => self.add_late_pieces(b),
+                Err(e) => self.close_with(e.into()),
+            },
+            Message::HaveAll if self.fast => {
+                self.add_late_pieces(Bitfield::full(self.config.piece_count))
+            }
+            Message::HaveNone if self.fast => {}
+            Message::HaveAll | Message::HaveNone => {
+                self.protocol("have_all/have_none without fast extension")
             }
             Message::Have(p) => {
                 if p >= self.config.piece_count {
@@ -151,6 +163,14 @@ impl PeerSession {
             }
             Message::Port(port) => self.events.push_back(SessionEvent::DhtPort(port)),
             Message::Extended { id, payload } => self.on_extended(id, payload),
+        }
+    }
+
+    fn add_late_pieces(&mut self, pieces: Bitfield) {
+        for p in pieces.iter_ones() {
+            if self.peer_pieces.set(p, true) {
+                self.events.push_back(SessionEvent::Have(p));
+            }
         }
     }
 
