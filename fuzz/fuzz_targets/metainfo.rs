@@ -14,7 +14,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(sum, u64::from(g.piece_size(p).unwrap_or(0)));
         }
         for f in m.files() {
-            assert!(f.path.iter().all(|c| !c.is_empty() && c != ".." && !c.contains('/')));
+            assert!(f
+                .path
+                .iter()
+                .all(|c| !c.is_empty() && c != ".." && !c.contains('/')));
         }
         let _ = m.to_magnet().to_string();
     }
