@@ -129,3 +129,61 @@ fn our_created_torrent_hashes_like_libtorrent() {
     assert!(st.success());
     assert_eq!(our_hash(&torrent), libtorrent_hash(&torrent));
 }
+
+#[test]
+fn libtorrent_padded_torrent_parses_and_verifies() {
+    // libtorrent 2.0 with `canonical_files` writes v1 torrents with BEP 47 pad files
+    // (`.pad/N`, attr "p"), including one after the last file.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("c");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("a"), vec![5u8; 40_000]).unwrap();
+    std::fs::write(root.join("b"), vec![6u8; 30_000]).unwrap();
+    std::fs::write(root.join("d"), b"tail!").unwrap();
+    let torrent = dir.path().join("p.torrent");
+    let script = "import sys, libtorrent as lt\n\
+fs = lt.file_storage(); lt.add_files(fs, sys.argv[1])\n\
+ct = lt.create_torrent(fs, 16384, flags=lt.create_torrent.v1_only | lt.create_torrent.canonical_files)\n\
+lt.set_piece_hashes(ct, sys.argv[2])\n\
+open(sys.argv[3], 'wb').write(lt.bencode(ct.generate()))\n";
+    let out = Command::new(PYTHON)
+        .arg("-c")
+        .arg(script)
+        .arg(&root)
+        .arg(dir.path())
+        .arg(&torrent)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "python3-libtorrent is required: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta = Metainfo::from_bytes(&std::fs::read(&torrent).unwrap()).unwrap();
+    assert!(meta.files().iter().any(|f| f.padding), "expected pad files");
+    assert_eq!(meta.info().content_length(), 70_005);
+    assert_eq!(meta.info_hash().to_string(), libtorrent_hash(&torrent));
+    let out = Command::new(BIN)
+        .arg("verify")
+        .arg(&torrent)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Corrupt the last file: only its piece is bad.
+    std::fs::write(root.join("d"), b"TAIL!").unwrap();
+    let out = Command::new(BIN)
+        .args(["verify", "--json"])
+        .arg(&torrent)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pieces"]["bad"], serde_json::json!([5]));
+}
