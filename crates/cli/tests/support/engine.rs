@@ -294,3 +294,103 @@ pub fn lt_peer(t: &TestTorrent, save: &Path, port: u16, seed: bool, connect: &[S
 pub fn local(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
+
+/// Like [`assert_same_tree`], but files empty in `a` may be missing in `b`
+/// (Transmission does not create zero-byte files).
+pub fn assert_same_tree_except_empty(a: &Path, b: &Path) {
+    if a.is_dir() {
+        for e in std::fs::read_dir(a).expect("read dir") {
+            let n = e.expect("entry").file_name();
+            assert_same_tree_except_empty(&a.join(&n), &b.join(&n));
+        }
+    } else if std::fs::metadata(a).map(|m| m.len()).unwrap_or(0) > 0 || b.exists() {
+        assert_same_tree(a, b);
+    }
+}
+
+/// aria2c's loopback flags (INTEROP.md).
+pub fn aria2_args(port: u16) -> Vec<String> {
+    [
+        "--interface=127.0.0.1",
+        "--enable-dht=false",
+        "--enable-dht6=false",
+        "--bt-enable-lpd=false",
+        "--enable-peer-exchange=false",
+        "--file-allocation=none",
+        "--console-log-level=warn",
+        "--summary-interval=0",
+        "--allow-overwrite=true",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("--listen-port={port}")])
+    .collect()
+}
+
+/// Writes a Transmission config folder with DHT, LPD, PEX and uTP off, bound to
+/// 127.0.0.1 on `port`, plaintext preferred.
+pub fn transmission_config(dir: &Path, port: u16) -> PathBuf {
+    let cfg = dir.join(format!("transmission-{port}"));
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    let settings = format!(
+        r#"{{
+    "dht-enabled": false,
+    "lpd-enabled": false,
+    "pex-enabled": false,
+    "utp-enabled": false,
+    "port-forwarding-enabled": false,
+    "bind-address-ipv4": "127.0.0.1",
+    "peer-port": {port},
+    "peer-port-random-on-start": false,
+    "encryption": 0,
+    "speed-limit-down-enabled": false,
+    "speed-limit-up-enabled": false,
+    "ratio-limit-enabled": false,
+    "message-level": 1
+}}
+"#
+    );
+    std::fs::write(cfg.join("settings.json"), settings).expect("write settings");
+    cfg
+}
+
+/// `transmission-cli` on `torrent` with data folder `dir`; with `finish_marker`, a
+/// finish script creates that file when the download completes.
+pub fn transmission(t: &TestTorrent, dir: &Path, work: &Path, port: u16, finish_marker: Option<&Path>, verify: bool) -> Proc {
+    let cfg = transmission_config(work, port);
+    let mut c = Command::new("transmission-cli");
+    c.args(["-w", dir.to_str().expect("utf8"), "-g", cfg.to_str().expect("utf8")])
+        .args(["-p", &port.to_string(), "-et", "-M", "-U", "-D"]);
+    if verify {
+        c.arg("-v");
+    }
+    if let Some(marker) = finish_marker {
+        let script = work.join(format!("finished-{port}.sh"));
+        std::fs::write(&script, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).expect("script");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        c.args(["-f", script.to_str().expect("utf8")]);
+    }
+    c.arg(&t.torrent);
+    Proc::spawn(&format!("transmission :{port}"), &mut c)
+}
+
+/// Waits for a file to appear.
+pub fn wait_file(p: &Path, timeout: Duration, who: &mut Proc) {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if p.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    who.drain_public();
+    panic!("{} did not finish within {timeout:?}; output:\n{}", who.name, who.tail());
+}
+
+impl Proc {
+    /// Collects pending output lines.
+    pub fn drain_public(&mut self) {
+        self.drain();
+    }
+}
