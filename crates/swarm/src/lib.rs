@@ -6,4 +6,5 @@
 //! parse command lines or print to the terminal: the binary does that.
 #![warn(missing_docs)]
 
+pub mod runner;
 pub mod sim;
