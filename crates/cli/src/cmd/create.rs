@@ -27,7 +27,13 @@ pub struct CreateArgs {
     pub output: PathBuf,
     /// Tracker announce URL; repeat for more (the first is `announce`, each one its own
     /// tier in `announce-list`).
-    #[arg(short = 't', long = "tracker", value_name = "URL")]
+    #[arg(
+        short = 't',
+        short_alias = 'a',
+        long = "tracker",
+        alias = "announce",
+        value_name = "URL"
+    )]
     pub trackers: Vec<String>,
     /// Piece length in bytes (a power of two from 16 KiB to 256 MiB; suffixes K and M
     /// allowed, e.g. 256K), or `auto` for about 1000-2000 pieces.
