@@ -39,6 +39,8 @@ best() {
 cat "$TMP/data.bin" > /dev/null
 T_CREATE=$(best "$BIN" create "$TMP/data.bin" -o "$TMP/data.torrent" --no-date)
 T_VERIFY=$(best "$BIN" verify "$TMP/data.torrent" "$TMP/data.bin")
+# One worker thread: the implementation's overhead over bare SHA-1, whatever the cores do.
+T_VERIFY1=$(best env RAYON_NUM_THREADS=1 "$BIN" verify "$TMP/data.torrent" "$TMP/data.bin")
 
 # openssl prints e.g. "sha1  ...  1745678.12k" (1000-byte k) for the 1048576-byte block.
 SSL_K=$(openssl speed -bytes 1048576 -seconds 3 sha1 2>/dev/null | awk '/^sha1/ {print $NF}' | tr -d k)
@@ -49,9 +51,12 @@ MULTI_GBS=$(echo "$MULTI_K * 1000 / 1000000000" | bc -l)
 ALL_GBS=$(echo "$SSL_GBS * $CORES" | bc -l)
 C_GBS=$(echo "$BYTES / $T_CREATE / 1000000000" | bc -l)
 V_GBS=$(echo "$BYTES / $T_VERIFY / 1000000000" | bc -l)
+V1_GBS=$(echo "$BYTES / $T_VERIFY1 / 1000000000" | bc -l)
 
 printf 'data:              %d MiB, %d cores\n' "$SIZE_MIB" "$CORES"
 printf 'openssl sha1:      %.2f GB/s per core, %.2f GB/s x %d cores\n' "$SSL_GBS" "$ALL_GBS" "$CORES"
 printf 'openssl -multi %d: %.2f GB/s (all cores measured together)\n' "$CORES" "$MULTI_GBS"
 printf 'bitswarm create:   %.2f GB/s (%.2f s) = %.0f%% of openssl x cores\n' "$C_GBS" "$T_CREATE" "$(echo "100 * $C_GBS / $ALL_GBS" | bc -l)"
 printf 'bitswarm verify:   %.2f GB/s (%.2f s) = %.0f%% of openssl x cores\n' "$V_GBS" "$T_VERIFY" "$(echo "100 * $V_GBS / $ALL_GBS" | bc -l)"
+printf 'verify, 1 thread:  %.2f GB/s (%.2f s) = %.0f%% of openssl on 1 core\n' "$V1_GBS" "$T_VERIFY1" "$(echo "100 * $V1_GBS / $SSL_GBS" | bc -l)"
+printf 'verify vs openssl -multi: %.0f%%\n' "$(echo "100 * $V_GBS / $MULTI_GBS" | bc -l)"
