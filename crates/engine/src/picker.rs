@@ -27,12 +27,19 @@ use crate::PeerKey;
 pub struct PickerConfig {
     /// In endgame, how many peers may have the same block requested at once.
     pub endgame_max_requesters: usize,
+    /// Piece affinity: a peer continues only partial pieces nobody else is working on
+    /// (no other requester or contributor) before it starts fresh pieces; others'
+    /// partials come after the fresh ones. Fewer pieces are then mixed from several
+    /// peers, so a failed hash blames the right peer. Off by default (plain
+    /// partial-first).
+    pub piece_affinity: bool,
 }
 
 impl Default for PickerConfig {
     fn default() -> Self {
         PickerConfig {
             endgame_max_requesters: 3,
+            piece_affinity: false,
         }
     }
 }
@@ -110,6 +117,15 @@ impl Partial {
 
     fn untouched(&self) -> bool {
         self.free as usize == self.blocks.len()
+    }
+
+    /// Whether a peer other than `me` requested or delivered a block of the piece.
+    fn foreign(&self, me: PeerKey) -> bool {
+        self.contributors.iter().any(|p| *p != me)
+            || self
+                .blocks
+                .iter()
+                .any(|b| matches!(b, Block::Requested(ps) if ps.iter().any(|p| *p != me)))
     }
 }
 
@@ -276,9 +292,13 @@ impl PiecePicker {
             return out;
         }
         let allowed = |p: u32| !peer.choked || peer.allowed_fast.contains(&p);
-        self.pick_partials(peer, n, &mut out, &allowed);
+        let affinity = self.config.piece_affinity;
+        self.pick_partials(peer, n, &mut out, &allowed, affinity);
         if out.len() < n {
             self.pick_fresh(peer, n, rng, &mut out, &allowed);
+        }
+        if affinity && out.len() < n {
+            self.pick_partials(peer, n, &mut out, &allowed, false);
         }
         if out.len() < n && self.in_endgame() {
             self.pick_endgame(peer, n, &mut out, &allowed);

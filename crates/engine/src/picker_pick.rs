@@ -37,11 +37,13 @@ impl PiecePicker {
         n: usize,
         out: &mut Vec<BlockInfo>,
         allowed: &impl Fn(u32) -> bool,
+        own_only: bool,
     ) {
         let mut candidates: Vec<(u32, u32)> = self
             .partials
             .iter()
             .filter(|(&p, partial)| partial.free > 0 && peer.has.get(p) && allowed(p))
+            .filter(|(_, partial)| !own_only || !partial.foreign(peer.peer))
             .map(|(&p, _)| (self.rarity.availability(p), p))
             .collect();
         candidates.sort_unstable();

@@ -90,6 +90,31 @@ fn partial_pieces_come_first() {
 }
 
 #[test]
+fn piece_affinity_keeps_peers_on_their_own_pieces() {
+    let g = Geometry::new(B * 4, u64::from(B * 4) * 10).unwrap();
+    let config = PickerConfig {
+        piece_affinity: true,
+        ..PickerConfig::default()
+    };
+    let mut pp = PiecePicker::new(g, config);
+    let all = Bitfield::full(10);
+    pp.peer_bitfield(&all);
+    let first = pp.pick(&unchoked(1, &all), 2, &mut rng());
+    let piece = first[0].piece;
+    // Another peer starts a fresh piece instead of joining peer 1's.
+    let second = pp.pick(&unchoked(2, &all), 2, &mut rng());
+    assert!(second.iter().all(|b| b.piece != piece));
+    // Peer 1 continues its own piece.
+    let third = pp.pick(&unchoked(1, &all), 2, &mut rng());
+    assert!(third.iter().all(|b| b.piece == piece));
+    // With no fresh piece left, others' partials are shared again (then endgame).
+    let other = second[0].piece;
+    let rest = pp.pick(&unchoked(3, &all), 34, &mut rng());
+    assert_eq!(rest.len(), 34);
+    assert!(rest.iter().any(|b| b.piece == other && b.offset == 2 * B));
+}
+
+#[test]
 fn only_pieces_the_peer_has() {
     let mut pp = picker(8, 1);
     let has = bits(8, &[5]);

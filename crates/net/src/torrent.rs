@@ -255,7 +255,13 @@ impl Torrent {
         };
         let now = Instant::now();
         let piece_count = geometry.piece_count();
-        let mut picker = PiecePicker::new(geometry, PickerConfig::default());
+        // Piece affinity: peers finish their own pieces, so a failed hash rarely blames
+        // an honest peer that shared a piece with a corrupting one.
+        let picker_config = PickerConfig {
+            piece_affinity: true,
+            ..PickerConfig::default()
+        };
+        let mut picker = PiecePicker::new(geometry, picker_config);
         if let Some(only) = &setup.only_files {
             let files: Vec<(u64, bool)> = info
                 .files()

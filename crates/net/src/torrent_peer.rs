@@ -290,9 +290,19 @@ impl Torrent {
             picker,
             rng,
             geometry,
+            scores,
+            setup,
             ..
         } = self;
         let Some(p) = peers.get_mut(&key) else { return };
+        // A peer at the fault limit gets no more requests; the next peer check
+        // disconnects and bans it.
+        if scores
+            .get(&p.addr)
+            .is_some_and(|s| s.should_ban(setup.config.max_failcount))
+        {
+            return;
+        }
         let s = &p.session;
         if !s.is_connected() || s.is_closed() || !s.am_interested() {
             return;
