@@ -40,6 +40,8 @@ enum Command {
     Download(cmd::download::DownloadArgs),
     /// Seed existing data of a torrent until Ctrl-C.
     Seed(cmd::seed::SeedArgs),
+    /// Run a whole swarm on this machine: tracker, seeds, peers and leechers.
+    Swarm(cmd::swarm::SwarmArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Tracker(a) => cmd::tracker::run(a),
         Command::Download(a) => cmd::download::run(a),
         Command::Seed(a) => cmd::seed::run(a),
+        Command::Swarm(a) => cmd::swarm::run(a),
     };
     match result {
         Ok(code) => code,

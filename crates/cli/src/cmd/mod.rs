@@ -5,5 +5,6 @@ pub mod download;
 pub mod info;
 pub mod seed;
 pub mod sim;
+pub mod swarm;
 pub mod tracker;
 pub mod verify;

@@ -16,7 +16,7 @@
 //! - `placement`: which rank runs which client.
 //! - `plan`: what rank 0 broadcasts (scenario, torrents, tracker, folders).
 //! - `client`: one client on its rank: session, torrents, sampling, verification.
-//! - `rank`: a client rank's loop; `coordinator`: rank 0's loop.
+//! - `rank`: a client rank's loop; `coordinator`: rank 0's loop and the report's assembly.
 //! - [`progress`]: live progress snapshots and their terminal renderers.
 //! - [`report`]: [`SwarmReport`] and its JSON schema; [`summary`]: the text table;
 //!   [`plot`]: the SVG.
@@ -24,13 +24,23 @@
 //! - `error`: [`RunnerError`].
 
 pub mod bound;
+mod client;
+mod content;
+mod coordinator;
 mod error;
+mod placement;
+mod plan;
 pub mod plot;
+pub mod progress;
+mod rank;
 pub mod report;
+mod run;
 pub mod scenario;
 pub mod summary;
 
 pub use bound::{lower_bound, Bound};
 pub use error::RunnerError;
+pub use progress::{Bars, Lines, NoProgress, ProgressSink, SwarmProgress};
 pub use report::{ClientReport, SwarmReport};
+pub use run::{run_rank, RunOptions};
 pub use scenario::{Overrides, Role, Scenario, DEFAULT_SCENARIO_TOML};

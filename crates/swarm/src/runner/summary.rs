@@ -44,8 +44,8 @@ pub fn roles(c: &ClientReport) -> String {
 
 fn row(c: &ClientReport) -> [String; 11] {
     let done = match (c.completed, c.complete_seconds) {
-        (true, Some(t)) => format!("{t:.1} s"),
         _ if c.needed == 0 && c.error.is_none() => "-".into(),
+        (true, Some(t)) => format!("{t:.1} s"),
         _ => "NO".into(),
     };
     let ok = match (&c.error, c.verified, c.corrupt) {
