@@ -25,6 +25,9 @@
 //!   downloader's download its own download term, and any uncapped uploader among a file's
 //!   participants removes that file's aggregate term. With nothing capped the bound is 0
 //!   and the measured/bound ratio is not defined.
+//!
+//! The engine's token buckets start full (a quarter second of traffic at the cap), so a
+//! run of a second or two can finish slightly under the fluid bound.
 
 use serde::{Deserialize, Serialize};
 

@@ -154,7 +154,14 @@ impl RunningClient {
             upload_limit: self.spec.upload_limit,
             download_limit: self.spec.download_limit,
             max_peers: s.max_peers,
-            numwant: u32::try_from(s.max_peers).unwrap_or(u32::MAX),
+            // A corrupt client asks the tracker for no peers, so it never dials out and
+            // every connection to it uses its listen address: that is how the report
+            // knows who blamed it (`suspected_by`); others still find it by announce.
+            numwant: if self.spec.corrupt {
+                0
+            } else {
+                u32::try_from(s.max_peers).unwrap_or(u32::MAX)
+            },
             peer_check_interval: Duration::from_secs(1),
             max_announce_interval: Some(Duration::from_secs(s.announce_interval_secs)),
             hash_threads: 1,

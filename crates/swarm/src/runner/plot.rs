@@ -206,7 +206,7 @@ mod tests {
                 let name = tag.split_whitespace().next().unwrap_or("").to_owned();
                 stack.push(name);
             }
-            if tag.matches('"').count() % 2 != 0 {
+            if tag.matches('"').count() & 1 == 1 {
                 return Err(format!("odd quotes in <{tag}>"));
             }
         }

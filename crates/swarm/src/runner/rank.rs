@@ -71,7 +71,8 @@ pub fn run_client_rank<C: Comm + ?Sized>(comm: &C, plan: &Plan) -> Result<(), Ru
                 c.sample(now);
             }
             n += 1;
-            if n % SAMPLES_PER_REPORT == 0 {
+            if n >= SAMPLES_PER_REPORT {
+                n = 0;
                 let progress = RankProgress {
                     elapsed: now,
                     clients: clients.iter().map(|c| c.progress()).collect(),
