@@ -280,7 +280,7 @@ mod tests {
         assert!((p.fraction() - 0.75).abs() < 1e-9);
         assert_eq!(
             p.line(),
-            "swarm: 2.5 s  1/2 downloaders complete  75.0%  down 2.0 KiB/s"
+            "swarm: 2.5 s  1/2 downloaders complete  75.0%  down 3.0 KiB/s"
         );
     }
 
