@@ -148,7 +148,7 @@ async fn malformed_flood_leaves_server_answering_within_limits() {
                 let _ = sock
                     .send_to(&hostile_udp_packet(&mut rng, cid, s * 1_000_000 + i), udp)
                     .await;
-                while let Ok(_) = sock.try_recv(&mut rx) {}
+                while sock.try_recv(&mut rx).is_ok() {}
                 if i % 256 == 0 {
                     tokio::task::yield_now().await;
                 }
@@ -175,7 +175,7 @@ async fn malformed_flood_leaves_server_answering_within_limits() {
     let mut held = Vec::new();
     for chunk in &mut chunks {
         let mut conns = Vec::new();
-        for (req, half_close) in chunk.to_vec() {
+        for (req, half_close) in chunk.iter().cloned() {
             conns.push((
                 tokio::spawn(async move {
                     let Ok(mut s) = TcpStream::connect(http).await else {
