@@ -20,6 +20,8 @@
 //! - [`choker`] — [`Choker`] (tit-for-tat, optimistic unchoke).
 //! - [`rate`] — [`RateMeter`].
 //! - [`score`] — [`PeerScore`], [`Fault`].
+//! - [`share`] — [`PieceShare`], [`ShareGate`]: which pieces a member of a cooperating
+//!   group asks outside peers for.
 //! - [`session`] — [`PeerSession`], the per-peer protocol state machine (inputs
 //!   `handle_*`, outputs `poll_*`); its config, events and close reasons in
 //!   [`session_types`].
@@ -35,6 +37,7 @@ pub mod request_queue;
 pub mod score;
 pub mod session;
 pub mod session_types;
+pub mod share;
 
 pub use bitfield::{Bitfield, BitfieldError};
 pub use choker::{ChokeDecision, Choker, ChokerConfig, ChokerPeer};
@@ -45,6 +48,7 @@ pub use request_queue::{RequestQueue, RequestQueueConfig, UnrequestedBlock};
 pub use score::{Fault, PeerScore, DEFAULT_BAN_THRESHOLD};
 pub use session::PeerSession;
 pub use session_types::{CloseReason, Role, SessionConfig, SessionEvent};
+pub use share::{PieceShare, ShareGate};
 
 /// The caller's handle for a connected peer (an index into its own peer table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
