@@ -96,7 +96,7 @@ impl Session {
         if matches!(self.routes.lock(), Ok(r) if r.contains_key(&info_hash.0)) {
             return Err(NetError::Duplicate(info_hash.to_hex()));
         }
-        let (storage, resume_path) = open_storage(&add).await?;
+        let (storage, resume_path, fresh) = open_storage(&add).await?;
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (stats_tx, stats_rx) = watch::channel(TorrentStats {
             info_hash,
@@ -139,6 +139,7 @@ impl Session {
             seed_after: add.seed_after,
             extra_peers: add.extra_peers.clone(),
             recheck: add.recheck,
+            fresh,
         };
         let channels = TorrentChannels {
             commands: cmd_rx,
@@ -181,13 +182,18 @@ impl Session {
     }
 }
 
-async fn open_storage(add: &AddTorrent) -> Result<(Storage, Option<std::path::PathBuf>), NetError> {
+/// Opens (or creates) the torrent's files. Returns the storage, where resume data
+/// goes, and whether the data is new (nothing existed before: no need to hash it).
+async fn open_storage(
+    add: &AddTorrent,
+) -> Result<(Storage, Option<std::path::PathBuf>, bool), NetError> {
     let meta = add.metainfo.clone();
     let location = add.location.clone();
     tokio::task::spawn_blocking(move || {
         let info_hash = meta.info_hash();
         match &location {
             DataLocation::SaveDir(dir) => {
+                let fresh = !dir.join(meta.info().name()).exists();
                 std::fs::create_dir_all(dir).map_err(|e| NetError::Storage {
                     path: dir.clone(),
                     message: e.to_string(),
@@ -199,6 +205,7 @@ async fn open_storage(add: &AddTorrent) -> Result<(Storage, Option<std::path::Pa
                 Ok((
                     s.with_info_hash(info_hash),
                     Some(ResumeData::path_for(dir, &info_hash)),
+                    fresh,
                 ))
             }
             DataLocation::Existing(path) => {
@@ -207,7 +214,7 @@ async fn open_storage(add: &AddTorrent) -> Result<(Storage, Option<std::path::Pa
                         path: path.clone(),
                         message: e.to_string(),
                     })?;
-                Ok((s.with_info_hash(info_hash), None))
+                Ok((s.with_info_hash(info_hash), None, false))
             }
         }
     })

@@ -96,6 +96,8 @@ pub struct TorrentSetup {
     pub extra_peers: Vec<SocketAddr>,
     /// Hash everything at start.
     pub recheck: bool,
+    /// The files were just created: nothing to check.
+    pub fresh: bool,
 }
 
 /// A peer address we may dial.

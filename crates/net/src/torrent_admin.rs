@@ -18,7 +18,12 @@ impl Torrent {
         let resume_path = self.setup.resume_path.clone();
         let force = self.setup.recheck;
         let info_hash = self.info_hash;
+        let fresh = self.setup.fresh && !force;
+        let pieces = self.geometry.piece_count() as usize;
         let checked = tokio::task::spawn_blocking(move || {
+            if fresh {
+                return Ok(vec![false; pieces]);
+            }
             let resume = match &resume_path {
                 Some(p) => match ResumeData::load_if_present(p) {
                     Ok(r) => r.filter(|r| *r.info_hash() == info_hash),

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Engine throughput on loopback: one seed to one leecher, 1 GiB (1 MiB pieces), in one
+# run: bitswarm->bitswarm, libtorrent->bitswarm, bitswarm->libtorrent,
+# libtorrent->libtorrent. Prints MB/s (10^6 bytes/s) over the downloader's wall time
+# (start to exit, including its start-up), then the seed's peak RSS while serving 10
+# bitswarm leechers at once.
+# Usage: scripts/bench-engine.sh [SIZE_MIB]   (default 1024; REPEAT=n runs per pair, best
+# kept, default 1; SKIP_RSS=1 skips the 10-leecher memory run)
+# Needs: python3-libtorrent (Debian's /usr/bin/python3), bc.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MIB="${1:-1024}"
+cargo build --release -p bitswarm >/dev/null
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/bitswarm"
+LT="$PWD/crates/cli/tests/support/lt_peer.py"
+PY=/usr/bin/python3
+$PY -c "import libtorrent" 2>/dev/null || { echo "bench-engine: python3-libtorrent is missing (apt-get install python3-libtorrent)"; exit 2; }
+
+TMP="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+BYTES=$((SIZE_MIB * 1024 * 1024))
+echo "bench-engine: ${SIZE_MIB} MiB of random data in $TMP"
+mkdir -p "$TMP/src"
+head -c "$BYTES" /dev/urandom > "$TMP/src/data.bin"
+"$BIN" create "$TMP/src/data.bin" -o "$TMP/data.torrent" --piece-length 1M --no-date >/dev/null
+cat "$TMP/src/data.bin" > /dev/null
+
+PORT=$((20000 + RANDOM % 20000))
+# Distinct ports without subshells (a $(...) could not advance the counter).
+PORT_FILE="$TMP/port"
+echo "$PORT" > "$PORT_FILE"
+next_port() { local p; p=$(( $(cat "$PORT_FILE") + 1 )); echo "$p" > "$PORT_FILE"; echo "$p"; }
+
+# Waits until something listens on 127.0.0.1:$1.
+wait_listen() {
+  for _ in $(seq 200); do
+    (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "bench-engine: nothing listens on port $1" >&2
+  return 1
+}
+
+start_seed() { # kind port -> pid in SEED_PID
+  local kind=$1 port=$2
+  if [ "$kind" = bitswarm ]; then
+    "$BIN" seed "$TMP/data.torrent" "$TMP/src/data.bin" --port "$port" 2>"$TMP/seed.log" &
+  else
+    $PY "$LT" --torrent "$TMP/data.torrent" --save "$TMP/src" --port "$port" --seed --timeout 600 >"$TMP/seed.log" 2>&1 &
+  fi
+  SEED_PID=$!
+  PIDS+=("$SEED_PID")
+  wait_listen "$port"
+  if [ "$kind" = bitswarm ]; then
+    for _ in $(seq 400); do grep -q seeding "$TMP/seed.log" && break; sleep 0.05; done
+  else
+    for _ in $(seq 400); do grep -q checked "$TMP/seed.log" && break; sleep 0.05; done
+  fi
+}
+
+# Runs one leecher to completion; prints seconds.
+leech() { # kind seed_port
+  local kind=$1 sport=$2 out="$TMP/out" start end
+  rm -rf "$out"; mkdir -p "$out"
+  start=$(date +%s.%N)
+  if [ "$kind" = bitswarm ]; then
+    "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" >/dev/null 2>"$TMP/leech.log" || true
+  else
+    $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 >"$TMP/leech.log" 2>&1 || true
+  fi
+  end=$(date +%s.%N)
+  cmp -s "$out/data.bin" "$TMP/src/data.bin" || {
+    echo "bench-engine: $kind leecher did not produce the same data; its log:" >&2
+    tail -20 "$TMP/leech.log" >&2; echo "seed log:" >&2; tail -20 "$TMP/seed.log" >&2
+    exit 1
+  }
+  echo "$end - $start" | bc -l
+}
+
+run_pair() { # seed_kind leech_kind
+  local best="" t port
+  for _ in $(seq "${REPEAT:-1}"); do
+    port=$(next_port)
+    start_seed "$1" "$port"
+    t=$(leech "$2" "$port")
+    kill "$SEED_PID" 2>/dev/null || true; wait "$SEED_PID" 2>/dev/null || true
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+  done
+  printf "%-26s %7.2f s  %8.1f MB/s\n" "$1 -> $2" "$best" "$(echo "$BYTES / $best / 1000000" | bc -l)"
+}
+
+echo "seed -> leecher              wall       throughput"
+run_pair bitswarm bitswarm
+run_pair libtorrent bitswarm
+run_pair bitswarm libtorrent
+run_pair libtorrent libtorrent
+
+if [ "${SKIP_RSS:-0}" != 1 ]; then
+  port=$(next_port)
+  start_seed bitswarm "$port"
+  LPIDS=()
+  for i in $(seq 10); do
+    mkdir -p "$TMP/rss$i"
+    "$BIN" download "$TMP/data.torrent" -o "$TMP/rss$i" --port "$(next_port)" --peer "127.0.0.1:$port" >/dev/null 2>&1 &
+    LPIDS+=("$!"); PIDS+=("$!")
+  done
+  peak=0
+  while kill -0 "${LPIDS[@]}" 2>/dev/null; do
+    rss=$(awk '/VmRSS/ {print $2}' "/proc/$SEED_PID/status" 2>/dev/null || echo 0)
+    [ "${rss:-0}" -gt "$peak" ] && peak=$rss
+    sleep 0.2
+  done
+  for p in "${LPIDS[@]}"; do wait "$p" || true; done
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$SEED_PID/status" 2>/dev/null || echo 0)
+  echo "bitswarm seed RSS serving 10 leechers: peak sampled $((peak / 1024)) MiB, VmHWM $((hwm / 1024)) MiB"
+fi
