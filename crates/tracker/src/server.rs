@@ -7,6 +7,7 @@
 //! no `.await`, reply encoding happens after unlocking).
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,9 @@ use crate::stats::{Counters, RateSampler, StatsReport};
 use crate::types::InfoHash;
 use crate::whitelist::{load_whitelist, WhitelistError};
 use crate::{http_server, udp_server};
+
+/// How often UDP worker threads check for shutdown.
+const UDP_POLL: Duration = Duration::from_millis(200);
 
 /// How often request rates are sampled.
 const RATE_PERIOD: Duration = Duration::from_secs(10);
@@ -115,6 +119,8 @@ pub struct TrackerHandle {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     http_permits: Arc<Semaphore>,
+    udp_stop: Arc<AtomicBool>,
+    udp_threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl TrackerServer {
@@ -176,20 +182,31 @@ impl TrackerServer {
                 rx.clone(),
             )));
         }
+        let udp_stop = Arc::new(AtomicBool::new(false));
+        let mut udp_threads = Vec::new();
         if let Some(socket) = udp {
-            let socket = Arc::new(socket);
             let workers = match shared.config.udp_workers {
                 0 => std::thread::available_parallelism()
                     .map(|n| n.get())
                     .unwrap_or(2),
                 n => n,
             };
-            for _ in 0..workers {
-                tasks.push(tokio::spawn(udp_server::run_worker(
-                    shared.clone(),
-                    socket.clone(),
-                    rx.clone(),
-                )));
+            let bind_err = |error| ServerError::Bind {
+                what: "UDP",
+                addr: shared.config.udp_addr,
+                error,
+            };
+            let socket = socket.into_std().map_err(bind_err)?;
+            socket.set_nonblocking(false).map_err(bind_err)?;
+            socket.set_read_timeout(Some(UDP_POLL)).map_err(bind_err)?;
+            for i in 0..workers {
+                let (shared, stop) = (shared.clone(), udp_stop.clone());
+                let socket = socket.try_clone().map_err(bind_err)?;
+                let thread = std::thread::Builder::new()
+                    .name(format!("tracker-udp-{i}"))
+                    .spawn(move || udp_server::run_worker(shared, socket, stop))
+                    .map_err(ServerError::Runtime)?;
+                udp_threads.push(thread);
             }
         }
         tasks.push(tokio::spawn(housekeeping(shared.clone(), rx)));
@@ -201,6 +218,8 @@ impl TrackerServer {
             shutdown,
             tasks,
             http_permits,
+            udp_stop,
+            udp_threads,
         })
     }
 
@@ -298,6 +317,14 @@ impl TrackerHandle {
     /// seconds) and returns when every task has ended.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        self.udp_stop.store(true, Ordering::Relaxed);
+        let threads = self.udp_threads;
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
         for task in self.tasks {
             let _ = task.await;
         }

@@ -190,7 +190,8 @@ impl Swarm {
         removed
     }
 
-    /// Appends up to `want` distinct random peers other than `asker` to `out`.
+    /// Appends up to `want` distinct peers other than `asker` to `out`: a window of
+    /// consecutive slots at a random offset.
     ///
     /// A seeder is offered only leechers (seeders have nothing to give each other); a
     /// leecher is offered from seeders and leechers alike.
@@ -224,8 +225,12 @@ impl Swarm {
             out.extend((0..n).map(at).filter(|p| p.key != *asker).take(want));
             return;
         }
-        // Draw one spare index in case the asker itself is drawn.
-        for i in rand::seq::index::sample(rng, n, want + 1) {
+        // A window of want + 1 consecutive slots (one spare in case the asker is in it)
+        // starting at a random offset, wrapping around: O(want), no allocation. The order
+        // of the vectors is shuffled over time by swap_remove, and every peer has the same
+        // chance to be in a window. (rand's index::sample was O(n) for large swarms.)
+        let offset = rng.gen_range(0..n);
+        for i in (0..=want).map(|k| (offset + k) % n) {
             let p = at(i);
             if p.key != *asker {
                 out.push(*p);

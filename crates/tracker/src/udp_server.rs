@@ -1,11 +1,15 @@
-//! The UDP front end (BEP 15): worker tasks sharing one socket; each packet is parsed,
+//! The UDP front end (BEP 15): worker threads sharing one socket; each packet is parsed,
 //! answered from the registry and sent back to its source.
+//!
+//! Why threads and blocking calls rather than tokio tasks: a UDP worker has nothing to wait
+//! for but the next packet, so a blocking `recv_from` is one system call per packet with no
+//! reactor round trip (measured: noticeably more announces per second on 2 cores). A short
+//! read timeout lets the threads see the shutdown flag.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use tokio::net::UdpSocket;
-use tokio::sync::watch;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::registry::{canonical_ip, AnnounceRequest};
 use crate::server::Shared;
@@ -106,26 +110,20 @@ pub fn handle_packet(shared: &Shared, packet: &[u8], src: SocketAddr, out: &mut 
     }
 }
 
-/// One receive loop; several run on the same socket.
-pub async fn run_worker(
-    shared: Arc<Shared>,
-    socket: Arc<UdpSocket>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// One receive loop; several run on clones of the same socket. Returns when `stop` is set
+/// (checked at least every `poll` interval).
+pub fn run_worker(shared: Arc<Shared>, socket: std::net::UdpSocket, stop: Arc<AtomicBool>) {
     let mut buf = vec![0u8; 2048];
     let mut out = Vec::with_capacity(2048);
-    loop {
-        tokio::select! {
-            r = socket.recv_from(&mut buf) => {
-                // Errors here are per-packet (e.g. an ICMP port unreachable reported on a
-                // later receive): skip and keep serving.
-                let Ok((n, src)) = r else { continue };
-                out.clear();
-                if handle_packet(&shared, &buf[..n], src, &mut out) {
-                    let _ = socket.send_to(&out, src).await;
-                }
-            }
-            _ = shutdown.changed() => return,
+    while !stop.load(Ordering::Relaxed) {
+        // Errors are timeouts (to check `stop`) or per-packet conditions such as an ICMP
+        // port unreachable reported on a later receive: skip and keep serving.
+        let Ok((n, src)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        out.clear();
+        if handle_packet(&shared, &buf[..n], src, &mut out) {
+            let _ = socket.send_to(&out, src);
         }
     }
 }
