@@ -198,6 +198,48 @@ impl PeerSession {
         }
         self.last_received = now;
         self.recv.extend_from_slice(bytes);
+        self.process_received(now);
+    }
+
+    /// Bytes arrived from the peer, in a buffer the caller gives away. Same as
+    /// [`PeerSession::handle_bytes`], but whole messages are decoded from `chunk` without
+    /// copying it (their payloads share its memory) when `chunk` is the only reference to
+    /// its buffer; only a message split across two chunks is copied.
+    pub fn handle_chunk(&mut self, mut chunk: Bytes, now: Instant) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        self.last_received = now;
+        while !chunk.is_empty() && self.phase != Phase::Closed {
+            if self.recv.is_empty() {
+                self.recv = match chunk.try_into_mut() {
+                    Ok(owned) => owned,
+                    Err(shared) => BytesMut::from(&shared[..]),
+                };
+                return self.process_received(now);
+            }
+            // Complete the pending message with as few bytes as it needs.
+            let take = self.bytes_to_complete().clamp(1, chunk.len());
+            self.recv.extend_from_slice(&chunk[..take]);
+            chunk.advance(take);
+            self.process_received(now);
+        }
+    }
+
+    /// How many more bytes the partial message (or handshake) in `recv` needs.
+    fn bytes_to_complete(&self) -> usize {
+        let have = self.recv.len();
+        if self.phase == Phase::Handshake {
+            return HANDSHAKE_LEN.saturating_sub(have);
+        }
+        if have < 4 {
+            return 4 - have;
+        }
+        let len = u32::from_be_bytes([self.recv[0], self.recv[1], self.recv[2], self.recv[3]]);
+        (4 + len as usize).saturating_sub(have)
+    }
+
+    fn process_received(&mut self, now: Instant) {
         if self.phase == Phase::Handshake {
             match Handshake::decode(&self.recv) {
                 Ok(None) => return,

@@ -333,3 +333,48 @@ fn byte_at_a_time_delivery_works() {
     }
     assert!(b.is_connected());
 }
+
+#[test]
+fn chunks_split_anywhere_decode_like_one_buffer() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    events(&mut a);
+    events(&mut b);
+    let mut stream = Vec::new();
+    for i in 0..5u32 {
+        stream.extend_from_slice(&Message::Have(i).to_bytes());
+    }
+    stream.extend_from_slice(&Message::KeepAlive.to_bytes());
+    stream.extend_from_slice(&Message::Have(7).to_bytes());
+    // Cut the stream at every position into two chunks.
+    for cut in 0..stream.len() {
+        let (mut a, _b) = connected_pair(t0);
+        events(&mut a);
+        a.handle_chunk(Bytes::copy_from_slice(&stream[..cut]), t0);
+        a.handle_chunk(Bytes::copy_from_slice(&stream[cut..]), t0);
+        let haves: Vec<_> = events(&mut a);
+        assert_eq!(haves.len(), 6, "cut at {cut}: {haves:?}");
+        assert!(!a.is_closed());
+    }
+}
+
+#[test]
+fn chunks_through_the_handshake() {
+    let t0 = Instant::now();
+    let mut a = PeerSession::new(config(Role::Outgoing, 1), t0);
+    let mut stream = Vec::new();
+    while let Some(b) = a.poll_transmit() {
+        stream.extend_from_slice(&b);
+    }
+    stream.extend_from_slice(&Message::Bitfield(Bytes::from_static(&[0x80, 0, 0])).to_bytes());
+    stream.extend_from_slice(&Message::Have(3).to_bytes());
+    for cut in 0..stream.len() {
+        let mut b = PeerSession::new(config(Role::Incoming, 2), t0);
+        b.handle_chunk(Bytes::copy_from_slice(&stream[..cut]), t0);
+        b.handle_chunk(Bytes::copy_from_slice(&stream[cut..]), t0);
+        let ev = events(&mut b);
+        assert!(matches!(ev[0], SessionEvent::Connected { .. }), "cut {cut}");
+        assert!(matches!(ev[1], SessionEvent::PeerPieces(_)), "cut {cut}");
+        assert_eq!(ev[2], SessionEvent::Have(3), "cut {cut}");
+    }
+}

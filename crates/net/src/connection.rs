@@ -26,6 +26,8 @@ use crate::rate_limit::RateLimiter;
 
 /// Bytes read from a socket per read call (at most).
 const READ_CHUNK: usize = 256 * 1024;
+/// Reads smaller than this are copied out of the read buffer.
+const SMALL_READ: usize = 16 * 1024;
 /// Upload bytes queued (or being read from disk) per peer before we stop serving it.
 pub const UPLOAD_BACKLOG_LIMIT: usize = 4 * 1024 * 1024;
 /// How long a dial may take.
@@ -152,20 +154,22 @@ async fn read_loop(
 ) -> Option<String> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
-        if buf.capacity() - buf.len() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
-        }
         let n = match r.read_buf(&mut buf).await {
             Ok(0) => return Some("connection closed by peer".into()),
             Ok(n) => n,
             Err(e) => return Some(format!("read: {e}")),
         };
         limiter.acquire(n).await;
-        if events
-            .send(ConnEvent::Data(key, buf.split().freeze()))
-            .await
-            .is_err()
-        {
+        // A large read is handed over whole, as the only owner of its buffer, so the
+        // session decodes it in place; a small one is copied out and the buffer reused.
+        let chunk = if n >= SMALL_READ {
+            std::mem::replace(&mut buf, BytesMut::with_capacity(READ_CHUNK)).freeze()
+        } else {
+            let c = Bytes::copy_from_slice(&buf);
+            buf.clear();
+            c
+        };
+        if events.send(ConnEvent::Data(key, chunk)).await.is_err() {
             return None;
         }
     }

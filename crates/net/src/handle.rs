@@ -87,6 +87,15 @@ impl TorrentHandle {
             .map_err(|_| NetError::Closed)
     }
 
+    /// Cooperates with a group of downloaders: outside peers are asked only for our
+    /// share of the pieces, members for anything (see [`crate::cooperation`]).
+    pub async fn cooperate(&self, c: crate::cooperation::Cooperation) -> Result<(), NetError> {
+        self.commands
+            .send(TorrentCommand::Cooperate(Box::new(c)))
+            .await
+            .map_err(|_| NetError::Closed)
+    }
+
     /// Stops the torrent: announces `stopped`, saves resume data, closes connections.
     /// The returned future completes when that is done.
     pub fn stop(&self) -> impl Future<Output = ()> + Send + 'static {

@@ -18,6 +18,8 @@
 //! - `torrent` — the driver task; its parts in `torrent_peer` (session events),
 //!   `torrent_piece` (blocks, hashing, uploads) and `torrent_admin` (tick, choking,
 //!   peer check and bans, resume data, statistics); `peer` — per-peer driver state.
+//! - [`cooperation`] — [`cooperation::Cooperation`]: a group of downloaders splitting
+//!   the pieces (outside peers give each member its share only).
 //! - [`connection`] — socket tasks: large reads, vectored writes, backpressure.
 //! - [`listener`] — accepts, reads the handshake, routes by info-hash.
 //! - [`rate_limit`] — token buckets and [`parse_rate`].
@@ -29,6 +31,7 @@
 pub mod announce;
 pub mod config;
 pub mod connection;
+pub mod cooperation;
 pub mod error;
 pub mod handle;
 pub mod listener;

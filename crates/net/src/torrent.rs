@@ -48,6 +48,8 @@ pub enum TorrentCommand {
     AddPeers(Vec<SocketAddr>),
     /// Stop: announce `stopped`, save resume data, close every connection.
     Shutdown(oneshot::Sender<()>),
+    /// Cooperate with a group of downloaders (see `cooperation.rs`).
+    Cooperate(Box<crate::cooperation::Cooperation>),
 }
 
 /// Results of work done off the driver task.
@@ -157,6 +159,8 @@ pub(crate) struct Torrent {
     pub announce_tx: watch::Sender<AnnounceStatus>,
     pub announcer: Option<mpsc::Sender<AnnouncerCommand>>,
     pub wanted_bytes: u64,
+    /// Cooperative downloading, once asked for (`cooperation.rs`).
+    pub coop: Option<crate::cooperation::CoopState>,
 }
 
 /// Channels the driver task runs on.
@@ -221,6 +225,7 @@ pub(crate) async fn run_torrent(setup: TorrentSetup, ch: TorrentChannels) {
                     t.on_incoming(stream, addr, handshake)
                 }
                 Some(TorrentCommand::AddPeers(addrs)) => t.add_candidates(addrs),
+                Some(TorrentCommand::Cooperate(c)) => t.set_cooperation(*c),
                 None => {
                     t.shutdown(&mut internal_rx).await;
                     return;
@@ -313,6 +318,7 @@ impl Torrent {
             announce_tx,
             announcer,
             wanted_bytes,
+            coop: None,
             setup,
         })
     }
@@ -391,7 +397,7 @@ impl Torrent {
 
     fn on_conn_event(&mut self, ev: ConnEvent) {
         match ev {
-            ConnEvent::Data(key, data) => self.on_peer_bytes(key, &data),
+            ConnEvent::Data(key, data) => self.on_peer_chunk(key, data),
             ConnEvent::Connected(key) => {
                 debug!(?key, "connected");
             }

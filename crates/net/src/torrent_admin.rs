@@ -111,6 +111,7 @@ impl Torrent {
 
     pub(crate) fn on_tick(&mut self) {
         let now = Instant::now();
+        self.coop_tick(now);
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for k in &keys {
             self.peer_timeout(*k, now);
@@ -172,6 +173,8 @@ impl Torrent {
             .peers
             .iter()
             .filter(|(_, p)| p.session.is_connected() && !p.session.is_closed())
+            // Members of a cooperating group are always unchoked (cooperation.rs).
+            .filter(|(_, p)| !self.is_member(p.peer_id))
             .map(|(k, p)| ChokerPeer {
                 key: *k,
                 interested: p.session.peer_interested(),

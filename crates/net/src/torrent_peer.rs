@@ -115,6 +115,16 @@ impl Torrent {
         self.process_events(key, now);
     }
 
+    /// A chunk read from a peer's socket (decoded in place when possible).
+    pub fn on_peer_chunk(&mut self, key: PeerKey, data: Bytes) {
+        let now = Instant::now();
+        let Some(p) = self.peers.get_mut(&key) else {
+            return;
+        };
+        p.session.handle_chunk(data, now);
+        self.process_events(key, now);
+    }
+
     /// Runs a peer's session timers if due.
     pub fn peer_timeout(&mut self, key: PeerKey, now: Instant) {
         let Some(p) = self.peers.get_mut(&key) else {
@@ -292,6 +302,7 @@ impl Torrent {
             geometry,
             scores,
             setup,
+            coop,
             ..
         } = self;
         let Some(p) = peers.get_mut(&key) else { return };
@@ -316,9 +327,13 @@ impl Torrent {
         if slots < batch && !s.requests().is_empty() && !picker.in_endgame() {
             return;
         }
+        // Cooperating: outside peers are asked only for our share (cooperation.rs).
+        let restricted = coop
+            .as_ref()
+            .and_then(|c| c.restrict(p.peer_id, s.peer_pieces(), now));
         let pick = PickFor {
             peer: key,
-            has: s.peer_pieces(),
+            has: restricted.as_ref().unwrap_or(s.peer_pieces()),
             choked: s.peer_choking(),
             allowed_fast: &p.allowed_fast,
             suggested: &p.suggested,
