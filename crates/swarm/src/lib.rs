@@ -6,5 +6,6 @@
 //! parse command lines or print to the terminal: the binary does that.
 #![warn(missing_docs)]
 
+pub mod parallel;
 pub mod runner;
 pub mod sim;
