@@ -29,7 +29,7 @@ const READ_CHUNK: usize = 256 * 1024;
 /// Reads smaller than this are copied out of the read buffer.
 const SMALL_READ: usize = 16 * 1024;
 /// Upload bytes queued (or being read from disk) per peer before we stop serving it.
-pub const UPLOAD_BACKLOG_LIMIT: usize = 4 * 1024 * 1024;
+pub const UPLOAD_BACKLOG_LIMIT: usize = 2 * 1024 * 1024;
 /// How long a dial may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

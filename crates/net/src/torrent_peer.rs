@@ -303,6 +303,7 @@ impl Torrent {
             scores,
             setup,
             coop,
+            buffers,
             ..
         } = self;
         let Some(p) = peers.get_mut(&key) else { return };
@@ -339,8 +340,21 @@ impl Torrent {
             suggested: &p.suggested,
         };
         let blocks = picker.pick(&pick, slots, rng);
+        // Bounded memory: with too many pieces in assembly, only blocks of those pieces
+        // are requested; the others go back to the picker.
+        let max_buffers = max_buffered_pieces(geometry.piece_length());
+        let full = buffers.len() >= max_buffers;
         for b in blocks {
+            if full && !buffers.contains_key(&b.piece) {
+                picker.release(key, &b);
+                continue;
+            }
             p.session.request(b, now);
         }
     }
+}
+
+/// Most pieces assembled in memory at once: 256 MiB worth, at least 8.
+fn max_buffered_pieces(piece_length: u32) -> usize {
+    ((256usize << 20) / piece_length.max(1) as usize).max(8)
 }
