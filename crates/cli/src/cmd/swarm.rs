@@ -85,6 +85,10 @@ pub fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let scenario = load_scenario(&args)?;
+    // Engine logs only on request: the live progress is the normal output.
+    if std::env::var_os("RUST_LOG").is_some() {
+        crate::cmd::download::init_logging();
+    }
 
     #[cfg(feature = "mpi")]
     if bitswarm_cluster::launched_by_mpirun() {
