@@ -66,6 +66,23 @@ pub struct DownloadArgs {
     /// Re-announce to trackers at least every SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub announce_interval: Option<u64>,
+    /// Parallel download with N workers (rank 0 coordinates; worker r downloads into
+    /// DIR/rank_<r>_download and listens on --port + r, 0: any port).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Parallel mode: independent (every worker on its own) or cooperative (workers
+    /// trade pieces, the outside swarm sends each piece about once).
+    #[arg(long, value_name = "MODE", default_value = "cooperative", value_parser = ["independent", "cooperative"])]
+    pub mode: String,
+    /// Parallel, cooperative: write one copy into DIR, each worker its share of the pieces.
+    #[arg(long, value_name = "DIR")]
+    pub shared_dir: Option<PathBuf>,
+    /// Parallel: print the final report as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Parallel: a worker without progress for SECS seconds is reported failed.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub stall_timeout: u64,
 }
 
 /// Parses a rate for clap (0 = unlimited).
@@ -77,6 +94,9 @@ pub(crate) fn rate_arg(s: &str) -> Result<u64, String> {
 
 /// Run `bitswarm download`.
 pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
+    if super::download_workers::wanted(&args) {
+        return super::download_workers::run(args);
+    }
     if args.torrent.starts_with("magnet:") {
         return Err(Failure {
             code: 2,

@@ -2,6 +2,7 @@
 
 pub mod create;
 pub mod download;
+pub mod download_workers;
 pub mod info;
 pub mod seed;
 pub mod sim;
