@@ -10,7 +10,7 @@
 //! |---|---|---|
 //! | `version` | int | schema version, 1 |
 //! | `success` | bool | every downloader completed before the deadline with verified data |
-//! | `failures` | [string] | one line per failed client ("client leech-3: missed the deadline") |
+//! | `failures` | [string] | one line per failed client ("client leech-3: not complete by the deadline (120 s)") |
 //! | `backend` | string | `"local"` (threads) or `"mpi"` |
 //! | `ranks` | int | ranks used (rank 0: tracker and report) |
 //! | `total_seconds` | float | time until the last downloader completed (the deadline if one did not) |
