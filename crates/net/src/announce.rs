@@ -112,17 +112,7 @@ pub async fn run_announcer(
     loop {
         tokio::select! {
             cmd = commands.recv() => {
-                let done = cmd.map(|AnnouncerCommand::Stop(done)| done);
-                if event != Event::Started {
-                    let s = *status.borrow();
-                    let p = clients.params(&config, &s, Event::Stopped);
-                    let stop = announce_once(&mut clients, &mut tiers, &config, p);
-                    let _ = tokio::time::timeout(Duration::from_secs(5), stop).await;
-                }
-                if let Some(done) = done {
-                    let _ = done.send(());
-                }
-                return;
+                return stop(cmd, event, &mut clients, &mut tiers, &config, &status).await;
             }
             changed = status.changed() => {
                 if changed.is_err() {
@@ -143,14 +133,26 @@ pub async fn run_announcer(
             sent_completed = true;
         }
         let p = clients.params(&config, &s, event);
-        match announce_once(&mut clients, &mut tiers, &config, p).await {
+        // A stop command interrupts a slow announce (a dead UDP tracker retries for
+        // minutes).
+        let result = tokio::select! {
+            r = announce_once(&mut clients, &mut tiers, &config, p) => Ok(r),
+            cmd = commands.recv() => Err(cmd),
+        };
+        let result = match result {
+            Ok(r) => r,
+            Err(cmd) => return stop(cmd, event, &mut clients, &mut tiers, &config, &status).await,
+        };
+        match result {
             Ok(r) => {
                 failures = 0;
                 event = Event::None;
-                let mut wait = r.interval.max(r.min_interval.unwrap_or_default());
+                let mut wait = r.interval;
                 if let Some(max) = config.max_interval {
                     wait = wait.min(max);
                 }
+                // Never more often than the tracker's `min interval`.
+                wait = wait.max(r.min_interval.unwrap_or_default());
                 next = tokio::time::Instant::now() + wait.max(Duration::from_secs(1));
                 if !r.peers.is_empty() {
                     let _ = peers_out.send(r.peers).await;
@@ -164,6 +166,27 @@ pub async fn run_announcer(
                 next = tokio::time::Instant::now() + backoff;
             }
         }
+    }
+}
+
+/// Announces `stopped` (if we ever announced) within 5 s, then acknowledges.
+async fn stop(
+    cmd: Option<AnnouncerCommand>,
+    event: Event,
+    clients: &mut Clients,
+    tiers: &mut TrackerTiers,
+    config: &AnnouncerConfig,
+    status: &watch::Receiver<AnnounceStatus>,
+) {
+    let done = cmd.map(|AnnouncerCommand::Stop(done)| done);
+    if event != Event::Started {
+        let s = *status.borrow();
+        let p = clients.params(config, &s, Event::Stopped);
+        let stop = announce_once(clients, tiers, config, p);
+        let _ = tokio::time::timeout(Duration::from_secs(5), stop).await;
+    }
+    if let Some(done) = done {
+        let _ = done.send(());
     }
 }
 
@@ -202,14 +225,22 @@ impl Clients {
         url: &str,
         c: &AnnouncerConfig,
         mut p: AnnounceParams,
+        last_resort: bool,
     ) -> Result<AnnounceResult, TrackerError> {
         if url.starts_with("udp://") {
             if !self.udp.contains_key(url) {
                 self.udp
                     .insert(url.to_owned(), UdpTracker::new(url, c.udp_timing)?);
             }
+            // With other trackers left to try, give up after two attempts (15 + 30 s
+            // by BEP 15's schedule) instead of the full hour of retransmissions.
+            let max_n = if last_resort {
+                c.udp_timing.max_n
+            } else {
+                c.udp_timing.max_n.min(1)
+            };
             match self.udp.get_mut(url) {
-                Some(t) => t.announce(&p).await,
+                Some(t) => t.announce(&p, max_n).await,
                 None => Err(TrackerError::UnsupportedUrl(url.to_owned())),
             }
         } else {
@@ -230,11 +261,12 @@ async fn announce_once(
     config: &AnnouncerConfig,
     p: AnnounceParams,
 ) -> Result<AnnounceResult, TrackerError> {
-    let mut last = TrackerError::Timeout;
+    let mut last_error = TrackerError::Timeout;
     for t in 0..tiers.tiers().len() {
         for i in 0..tiers.tiers()[t].len() {
             let url = tiers.tiers()[t][i].clone();
-            match clients.announce(&url, config, p.clone()).await {
+            let last = t + 1 == tiers.tiers().len() && i + 1 == tiers.tiers()[t].len();
+            match clients.announce(&url, config, p.clone(), last).await {
                 Ok(r) => {
                     if let Some(w) = &r.warning {
                         warn!(tracker = %url, warning = %w, "tracker warning");
@@ -245,12 +277,12 @@ async fn announce_once(
                 }
                 Err(e) => {
                     debug!(tracker = %url, error = %e, "announce failed");
-                    last = e;
+                    last_error = e;
                 }
             }
         }
     }
-    Err(last)
+    Err(last_error)
 }
 
 #[cfg(test)]

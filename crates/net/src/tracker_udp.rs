@@ -59,7 +59,20 @@ impl UdpTracker {
     }
 
     /// Announces; connects first when we hold no valid connection id.
-    pub async fn announce(&mut self, p: &AnnounceParams) -> Result<AnnounceResult, TrackerError> {
+    /// `max_n` caps the attempts (at most `timing.max_n`).
+    pub async fn announce(
+        &mut self,
+        p: &AnnounceParams,
+        max_n: u32,
+    ) -> Result<AnnounceResult, TrackerError> {
+        let saved = self.timing;
+        self.timing.max_n = max_n.min(saved.max_n);
+        let r = self.announce_inner(p).await;
+        self.timing = saved;
+        r
+    }
+
+    async fn announce_inner(&mut self, p: &AnnounceParams) -> Result<AnnounceResult, TrackerError> {
         let addr = resolve(&self.url).await?;
         let bind: SocketAddr = if addr.is_ipv4() {
             "0.0.0.0:0"
@@ -302,7 +315,10 @@ mod tests {
             tracker_id: None,
         };
         let started = Instant::now();
-        assert!(matches!(t.announce(&p).await, Err(TrackerError::Timeout)));
+        assert!(matches!(
+            t.announce(&p, 8).await,
+            Err(TrackerError::Timeout)
+        ));
         // 20 + 40 + 80 ms.
         assert!(started.elapsed() >= Duration::from_millis(140));
         let mut buf = [0u8; 64];

@@ -130,3 +130,90 @@ async fn direct_peer_and_file_selection() {
     assert_same_tree(&data.join("c.bin"), &out.join("sel/c.bin"));
     seed.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_first_tier_then_working_tracker() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (_t, http, _udp) = tracker().await;
+    // A UDP port nobody answers on, as the first tier; the real tracker second.
+    let silent = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let dead = format!("udp://{}", silent.local_addr().unwrap());
+    let (meta, data) = make_torrent(
+        dir.path(),
+        "tiers.bin",
+        &[("", 600_000)],
+        64 * 1024,
+        vec![dead, http],
+    );
+    assert_eq!(meta.tracker_tiers().len(), 2);
+    let fast_udp = bitswarm_net::UdpTiming {
+        base: Duration::from_millis(100),
+        max_n: 8,
+    };
+    let cfg = || bitswarm_net::SessionConfig {
+        udp_timing: fast_udp,
+        ..config()
+    };
+    let seed = bitswarm_net::Session::new(cfg()).await.unwrap();
+    let _sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let leech = bitswarm_net::Session::new(cfg()).await.unwrap();
+    let out = dir.path().join("out");
+    let lh = leech
+        .add_torrent(AddTorrent::download(meta.clone(), &out))
+        .await
+        .unwrap();
+    tokio::time::timeout(TIMEOUT, lh.wait_complete())
+        .await
+        .expect("timed out")
+        .unwrap();
+    leech.shutdown().await;
+    seed.shutdown().await;
+    assert_same_tree(&data, &out.join("tiers.bin"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn download_limit_is_respected_on_loopback() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, data) = make_torrent(
+        dir.path(),
+        "slow.bin",
+        &[("", 3 * 1024 * 1024)],
+        256 * 1024,
+        vec![],
+    );
+    let seed = session().await;
+    let _sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let leech = bitswarm_net::Session::new(bitswarm_net::SessionConfig {
+        download_limit: Some(2 * 1024 * 1024),
+        ..config()
+    })
+    .await
+    .unwrap();
+    let out = dir.path().join("out");
+    let add = AddTorrent {
+        extra_peers: vec![addr_of(&seed)],
+        ..AddTorrent::download(meta.clone(), &out)
+    };
+    let started = std::time::Instant::now();
+    let lh = leech.add_torrent(add).await.unwrap();
+    let s = tokio::time::timeout(TIMEOUT, lh.wait_complete())
+        .await
+        .expect("timed out")
+        .unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    // 3 MiB at 2 MiB/s with a 0.5 MiB burst: at least about 1.2 s; and not absurdly slow.
+    assert!(secs >= 1.1, "limit not applied: {secs:.2}s");
+    assert!(secs < 10.0, "too slow: {secs:.2}s");
+    assert!(s.peers <= 1);
+    leech.shutdown().await;
+    seed.shutdown().await;
+    assert_same_tree(&data, &out.join("slow.bin"));
+}
