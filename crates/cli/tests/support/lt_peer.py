@@ -2,12 +2,13 @@
 """A libtorrent peer for interop tests, with the loopback settings of INTEROP.md.
 
 Usage: lt_peer.py --torrent T --save DIR --port PORT [--connect HOST:PORT ...]
-                  [--seed] [--timeout SECS] [--linger SECS]
+                  [--seed] [--timeout SECS] [--linger SECS] [--upload-limit BYTES]
 
 As a leecher (default) it exits 0 once the download is complete and checked, 1 on
 timeout. As a seeder (--seed) it runs until the timeout (exit 0) or until killed.
 It prints one line per event on stdout: "listening PORT", "checked", "progress PCT RATE",
-"complete SECS", "timeout", "error MSG".
+"complete SECS", "timeout", "error MSG", and every second "uploaded BYTES" (payload
+uploaded so far, libtorrent's total_payload_upload).
 """
 import argparse
 import sys
@@ -26,6 +27,8 @@ def main():
     p.add_argument('--timeout', type=float, default=120.0)
     p.add_argument('--linger', type=float, default=0.0,
                    help='leecher: keep seeding this long after completion')
+    p.add_argument('--upload-limit', type=int, default=0,
+                   help='upload cap in bytes/s (0: unlimited)')
     a = p.parse_args()
 
     settings = {
@@ -34,12 +37,18 @@ def main():
         'enable_natpmp': False,
         'allow_multiple_connections_per_ip': True,
         'enable_outgoing_utp': False, 'enable_incoming_utp': False,
-        'upload_rate_limit': 0, 'download_rate_limit': 0,
+        'upload_rate_limit': a.upload_limit, 'download_rate_limit': 0,
         'alert_mask': lt.alert.category_t.error_notification
         | lt.alert.category_t.peer_notification
         | lt.alert.category_t.status_notification,
     }
     s = lt.session(settings)
+    if a.upload_limit:
+        # Loopback peers are in libtorrent's local peer class, which has no rate limit:
+        # put every address in the global class so the cap applies.
+        f = lt.ip_filter()
+        f.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
+        s.set_peer_class_filter(f)
     info = lt.torrent_info(a.torrent)
     params = {'ti': info, 'save_path': a.save}
     h = s.add_torrent(params)
@@ -67,6 +76,7 @@ def main():
             last_report = now
             print('progress %.1f %d peers=%d' % (100.0 * st.progress, st.download_payload_rate,
                                                  st.num_peers), flush=True)
+            print('uploaded %d' % st.total_payload_upload, flush=True)
         if not a.seed and st.is_seeding and done_at is None:
             done_at = now
             print('complete %.3f' % (now - start), flush=True)
