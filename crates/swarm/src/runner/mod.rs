@@ -9,7 +9,8 @@
 //! over threads ([`bitswarm_cluster::LocalCluster`]) and over MPI.
 //!
 //! # Layout
-//! - [`scenario`]: the TOML scenario, its defaults, overrides and validation.
+//! - [`scenario`]: the TOML scenario, its defaults, overrides and validation; `units`:
+//!   sizes, rates and piece lengths in it.
 //! - [`bound`]: the Kumar–Ross lower bound and how it is generalised.
 //! - `content`: the files (generated from the seed or given), their torrents, and the
 //!   data each client starts with (held pieces, corrupted copies).
@@ -37,6 +38,7 @@ pub mod report;
 mod run;
 pub mod scenario;
 pub mod summary;
+mod units;
 
 pub use bound::{lower_bound, Bound};
 pub use error::RunnerError;
