@@ -379,7 +379,9 @@ impl Torrent {
             let connected_long =
                 p.connected_at.elapsed() > Duration::from_secs(30) && p.peer_id.is_some();
             c.failures = if connected_long { 1 } else { c.failures + 1 };
-            let backoff = Duration::from_secs(5u64 << c.failures.min(6));
+            // 4, 8, 16, 32, then every 60 s: a peer that is not listening yet (still
+            // checking its data) is found soon enough.
+            let backoff = Duration::from_secs((2u64 << c.failures.min(5)).min(60));
             c.next_attempt = Instant::now() + backoff;
         }
         self.closed_keys.insert(key, p.addr);
