@@ -25,7 +25,10 @@ fn run_mode(t: &TestTorrent, work: &Path, mode: &str) -> (f64, u64, serde_json::
         Command::new(PYTHON)
             .arg(lt_script())
             .args(["--torrent", t.torrent.to_str().expect("utf8")])
-            .args(["--save", t.data.parent().expect("parent").to_str().expect("utf8")])
+            .args([
+                "--save",
+                t.data.parent().expect("parent").to_str().expect("utf8"),
+            ])
             .args(["--port", &lt_port.to_string(), "--seed", "--timeout", "300"])
             .args(["--upload-limit", &SEED_CAP.to_string()]),
     );
@@ -36,7 +39,14 @@ fn run_mode(t: &TestTorrent, work: &Path, mode: &str) -> (f64, u64, serde_json::
         &format!("bitswarm download --workers 3 --mode {mode}"),
         Command::new(BITSWARM)
             .args(["download", t.torrent.to_str().expect("utf8")])
-            .args(["-o", out.to_str().expect("utf8"), "--workers", "3", "--mode", mode])
+            .args([
+                "-o",
+                out.to_str().expect("utf8"),
+                "--workers",
+                "3",
+                "--mode",
+                mode,
+            ])
             .args(["--port", "0", "--json", "--stall-timeout", "60"])
             .args(["--peer", &local(lt_port).to_string()])
             .env("RUST_LOG", "warn"),
@@ -53,12 +63,23 @@ fn run_mode(t: &TestTorrent, work: &Path, mode: &str) -> (f64, u64, serde_json::
         .rev()
         .find_map(|l| l.strip_prefix("uploaded ")?.trim().parse::<u64>().ok())
         .expect("the seed reports its upload");
-    let json_start = dl.seen.iter().position(|l| l == "{").expect("JSON report on stdout");
-    let json_end = dl.seen.iter().rposition(|l| l == "}").expect("end of the JSON report");
+    let json_start = dl
+        .seen
+        .iter()
+        .position(|l| l == "{")
+        .expect("JSON report on stdout");
+    let json_end = dl
+        .seen
+        .iter()
+        .rposition(|l| l == "}")
+        .expect("end of the JSON report");
     let report: serde_json::Value =
         serde_json::from_str(&dl.seen[json_start..=json_end].join("\n")).expect("valid JSON");
     for r in 1..=3 {
-        assert_same_tree(&t.data, &out.join(format!("rank_{r}_download")).join(&t.name));
+        assert_same_tree(
+            &t.data,
+            &out.join(format!("rank_{r}_download")).join(&t.name),
+        );
     }
     (wall, uploaded, report)
 }
@@ -67,7 +88,13 @@ fn run_mode(t: &TestTorrent, work: &Path, mode: &str) -> (f64, u64, serde_json::
 fn cooperative_sends_each_piece_about_once_and_beats_independent() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(dir.path(), "data.bin", &[(String::new(), SIZE)], 256 * 1024, vec![]);
+    let t = make_torrent(
+        dir.path(),
+        "data.bin",
+        &[(String::new(), SIZE)],
+        256 * 1024,
+        vec![],
+    );
 
     let (ind_wall, ind_up, ind) = run_mode(&t, dir.path(), "independent");
     let (coop_wall, coop_up, coop) = run_mode(&t, dir.path(), "cooperative");
@@ -83,9 +110,15 @@ fn cooperative_sends_each_piece_about_once_and_beats_independent() {
         assert_eq!(rep["rows"].as_array().map(Vec::len), Some(3));
     }
     // Independent: three full copies from the seed.
-    assert!(ind_up as f64 > 2.5 * SIZE as f64, "independent seed upload {ind_up}");
+    assert!(
+        ind_up as f64 > 2.5 * SIZE as f64,
+        "independent seed upload {ind_up}"
+    );
     // Cooperative: about one copy.
-    assert!((coop_up as f64) < 1.5 * SIZE as f64, "cooperative seed upload {coop_up}");
+    assert!(
+        (coop_up as f64) < 1.5 * SIZE as f64,
+        "cooperative seed upload {coop_up}"
+    );
     // Workers traded pieces: each uploaded something to the others.
     let traded: u64 = coop["rows"]
         .as_array()
@@ -93,14 +126,26 @@ fn cooperative_sends_each_piece_about_once_and_beats_independent() {
         .flatten()
         .filter_map(|r| r["uploaded"].as_u64())
         .sum();
-    assert!(traded as f64 > SIZE as f64, "workers uploaded only {traded} bytes to each other");
-    assert!(coop_wall < ind_wall, "cooperative {coop_wall:.1} s, independent {ind_wall:.1} s");
+    assert!(
+        traded as f64 > SIZE as f64,
+        "workers uploaded only {traded} bytes to each other"
+    );
+    assert!(
+        coop_wall < ind_wall,
+        "cooperative {coop_wall:.1} s, independent {ind_wall:.1} s"
+    );
 }
 
 #[test]
 fn workers_without_progress_are_reported_stalled() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(dir.path(), "lonely.bin", &[(String::new(), MIB)], 64 * 1024, vec![]);
+    let t = make_torrent(
+        dir.path(),
+        "lonely.bin",
+        &[(String::new(), MIB)],
+        64 * 1024,
+        vec![],
+    );
     // A port nobody listens on: the workers never get a byte.
     let dead = free_port();
     let started = Instant::now();
@@ -113,22 +158,42 @@ fn workers_without_progress_are_reported_stalled() {
         .expect("run bitswarm");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(started.elapsed() < Duration::from_secs(40), "took {:?}", started.elapsed());
-    assert!(stdout.contains("Overall: 0 succeeded, 2 failed"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stdout.contains("Overall: 0 succeeded, 2 failed"),
+        "{stdout}"
+    );
     assert!(stdout.contains("stalled: no progress for 3 s"), "{stdout}");
-    assert!(stderr.contains("2 of 2 workers did not complete"), "{stderr}");
+    assert!(
+        stderr.contains("2 of 2 workers did not complete"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn magnet_links_are_refused_before_any_worker_starts() {
     let out = Command::new(BITSWARM)
-        .args(["download", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"])
+        .args([
+            "download",
+            "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567",
+        ])
         .args(["--workers", "2", "--port", "0"])
         .output()
         .expect("run bitswarm");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("magnet links need metadata exchange"), "{stderr}");
+    assert!(
+        stderr.contains("magnet links need metadata exchange"),
+        "{stderr}"
+    );
     assert_eq!(stderr.matches("bitswarm: error:").count(), 1, "{stderr}");
 }

@@ -70,7 +70,7 @@ pub fn run_coordinator<C: Comm + ?Sized>(
                 comm.send(rank, TAG_STOP, encode(&stop))?;
             }
         }
-        if last_draw.map_or(true, |t| t.elapsed() >= Duration::from_millis(900)) {
+        if last_draw.is_none_or(|t| t.elapsed() >= Duration::from_millis(900)) {
             last_draw = Some(now);
             opts.progress.update(&board.snapshot(now));
         }

@@ -113,7 +113,7 @@ impl ProgressSink for Lines {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        if st.0.map_or(true, |last| last.elapsed() >= self.every) {
+        if st.0.is_none_or(|last| last.elapsed() >= self.every) {
             st.0 = Some(Instant::now());
             let _ = writeln!(st.1, "{}", p.line());
         }

@@ -183,9 +183,7 @@ impl Control for LocalControl<'_> {
         if let Ok(mut b) = self.board.lock() {
             b.on_status(status.clone(), now);
             if let Ok(mut last) = self.last_draw.lock() {
-                if last.map_or(true, |t| {
-                    now.duration_since(t) >= Duration::from_millis(900)
-                }) {
+                if last.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(900)) {
                     *last = Some(now);
                     self.opts.progress.update(&b.snapshot(now));
                 }

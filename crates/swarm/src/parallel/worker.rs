@@ -252,7 +252,7 @@ async fn follow(
     loop {
         let s = handle.stats();
         watch.see(&s);
-        if last_report.map_or(true, |t| t.elapsed() >= every) {
+        if last_report.is_none_or(|t| t.elapsed() >= every) {
             last_report = Some(Instant::now());
             ctl.report(&status_of(setup.rank, &s, t0))?;
         }
