@@ -156,7 +156,8 @@ pub fn parse_announce(query: &[u8]) -> Result<HttpAnnounce, QueryError> {
                     .or(a.ip);
             }
             // `key` and `trackerid` are accepted and not needed: peers are identified by
-            // (peer id, IP) and this tracker sends no tracker id.
+            // (peer id, IP), and the tracker id this tracker sends (one per run, BEP 3)
+            // carries no state a client must return.
             _ => {}
         }
     }

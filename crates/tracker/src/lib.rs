@@ -10,6 +10,7 @@
 //! - [`whitelist`]: the info-hash whitelist file.
 //! - [`stats`]: counters, rates, `/stats` JSON and `/metrics` Prometheus text.
 //! - [`types`]: `InfoHash` and `PeerId`.
+//! - [`fast_hash`]: the keyed hasher of the registry's maps.
 //! - [`swarm`]: one torrent's peers of one address family (dense vectors + index).
 //! - [`registry`]: all torrents; announce/scrape/expire as plain functions of their inputs.
 //! - [`udp_codec`]: BEP 15 packets, both directions.
@@ -25,6 +26,7 @@
 
 pub mod config;
 pub mod connection_id;
+pub mod fast_hash;
 pub mod http_client_codec;
 pub mod http_parse;
 pub mod http_query;
@@ -46,8 +48,9 @@ mod udp_codec_tests;
 
 pub use config::{Config, DEFAULT_CONFIG_TOML};
 pub use registry::{
-    AnnounceError, AnnounceRequest, AnnounceResponse, Event, Registry, RegistryConfig,
-    ResponsePeer, ScrapeCounts,
+    AnnounceCounts, AnnounceError, AnnounceRequest, AnnounceResponse, Event, Registry,
+    RegistryConfig, ResponsePeer, ScrapeCounts,
 };
 pub use server::{BlockingTracker, ServerError, TrackerHandle, TrackerServer};
+pub use swarm::PeerSample;
 pub use types::{InfoHash, PeerId};

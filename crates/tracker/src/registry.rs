@@ -18,13 +18,14 @@
 //! swarms and an announce is answered with peers of its own address family (BEP 7: a
 //! dual-stack client announces once per family).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::swarm::{Peer, PeerKey, Swarm, Upsert};
+use crate::fast_hash::FastMap;
+use crate::swarm::{Peer, PeerKey, PeerSample, Swarm, Upsert};
 use crate::types::{InfoHash, PeerId};
 
 /// The announce `event` (BEP 3).
@@ -77,6 +78,21 @@ pub struct AnnounceResponse {
     pub downloaded: u32,
     /// Peers to try, all of the asker's address family.
     pub peers: Vec<ResponsePeer>,
+}
+
+/// The answer to an announce without its peers (see [`Registry::announce_into`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AnnounceCounts {
+    /// Seconds until the next regular announce.
+    pub interval: u32,
+    /// Seconds clients must wait between announces.
+    pub min_interval: u32,
+    /// Seeders of this torrent (both families).
+    pub complete: u32,
+    /// Leechers of this torrent (both families).
+    pub incomplete: u32,
+    /// Completed downloads counted.
+    pub downloaded: u32,
 }
 
 /// A peer in a reply.
@@ -188,7 +204,7 @@ impl Torrent {
 #[derive(Debug)]
 pub struct Registry {
     config: RegistryConfig,
-    torrents: HashMap<InfoHash, Torrent>,
+    torrents: FastMap<InfoHash, Torrent>,
     whitelist: Option<HashSet<InfoHash>>,
     peers: usize,
     seeders: usize,
@@ -212,7 +228,7 @@ impl Registry {
     pub fn new(config: RegistryConfig, whitelist: Option<HashSet<InfoHash>>) -> Registry {
         Registry {
             config,
-            torrents: HashMap::new(),
+            torrents: FastMap::default(),
             whitelist,
             peers: 0,
             seeders: 0,
@@ -250,13 +266,41 @@ impl Registry {
         &self.config
     }
 
-    /// Handles one announce at time `now`.
+    /// Handles one announce at time `now` and returns the full answer (allocates the peer
+    /// list; the front ends use [`Registry::announce_into`]).
     pub fn announce<R: Rng + ?Sized>(
         &mut self,
         req: &AnnounceRequest,
         now: Instant,
         rng: &mut R,
     ) -> Result<AnnounceResponse, AnnounceError> {
+        let mut sample = PeerSample::new(true);
+        let c = self.announce_into(req, now, rng, &mut sample)?;
+        Ok(AnnounceResponse {
+            interval: c.interval,
+            min_interval: c.min_interval,
+            complete: c.complete,
+            incomplete: c.incomplete,
+            downloaded: c.downloaded,
+            peers: (0..sample.len())
+                .map(|i| ResponsePeer {
+                    id: sample.ids[i],
+                    addr: sample.addr(i),
+                })
+                .collect(),
+        })
+    }
+
+    /// Handles one announce at time `now`, appending the peers for the reply to `peers`
+    /// (compact, plus ids if `peers` was made to keep them): the hot path, no allocation
+    /// once `peers` has grown.
+    pub fn announce_into<R: Rng + ?Sized>(
+        &mut self,
+        req: &AnnounceRequest,
+        now: Instant,
+        rng: &mut R,
+        peers: &mut PeerSample,
+    ) -> Result<AnnounceCounts, AnnounceError> {
         if let Some(list) = &self.whitelist {
             if !list.contains(&req.info_hash) {
                 return Err(AnnounceError::NotWhitelisted);
@@ -274,26 +318,28 @@ impl Registry {
             self.config.min_interval.as_secs() as u32,
         );
 
-        if !self.torrents.contains_key(&req.info_hash) {
-            if stopping {
+        let full = self.torrents.len() >= self.config.max_torrents;
+        let room_overall = self.peers < self.config.max_peers_total;
+        let max_per_torrent = self.config.max_peers_per_torrent;
+        // One hash lookup for known torrents (the common case), the entry API otherwise.
+        let torrent = match self.torrents.entry(req.info_hash) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(_) if stopping => {
                 // Nothing to remove, and no reason to create a torrent for it.
-                return Ok(AnnounceResponse {
+                return Ok(AnnounceCounts {
                     interval,
                     min_interval,
                     complete: 0,
                     incomplete: 0,
                     downloaded: 0,
-                    peers: Vec::new(),
                 });
             }
-            if self.torrents.len() >= self.config.max_torrents {
+            std::collections::hash_map::Entry::Vacant(_) if full => {
                 self.torrents_refused += 1;
                 return Err(AnnounceError::TooManyTorrents);
             }
-        }
-        let room_overall = self.peers < self.config.max_peers_total;
-        let max_per_torrent = self.config.max_peers_per_torrent;
-        let torrent = self.torrents.entry(req.info_hash).or_default();
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(Torrent::default()),
+        };
         let room = room_overall && torrent.len() < max_per_torrent;
         let swarm = if ip.is_ipv4() {
             &mut torrent.v4
@@ -301,7 +347,6 @@ impl Registry {
             &mut torrent.v6
         };
 
-        let mut sampled = Vec::new();
         if stopping {
             if let Some((old, was_seeder)) = swarm.remove(&key) {
                 self.peers -= 1;
@@ -353,25 +398,18 @@ impl Registry {
             } else {
                 &torrent.v6
             };
-            swarm.sample(&key, seeder, want, rng, &mut sampled);
+            swarm.sample(&key, seeder, want, rng, peers);
         }
         let counts = torrent.counts();
         if torrent.len() == 0 && counts.downloaded == 0 {
             self.torrents.remove(&req.info_hash);
         }
-        Ok(AnnounceResponse {
+        Ok(AnnounceCounts {
             interval,
             min_interval,
             complete: counts.complete,
             incomplete: counts.incomplete,
             downloaded: counts.downloaded,
-            peers: sampled
-                .iter()
-                .map(|p| ResponsePeer {
-                    id: p.key.id,
-                    addr: p.addr(),
-                })
-                .collect(),
         })
     }
 

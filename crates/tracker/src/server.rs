@@ -11,19 +11,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, ConfigError};
 use crate::connection_id::ConnectionIds;
-use crate::registry::{AnnounceError, AnnounceRequest, AnnounceResponse, Registry, ScrapeCounts};
+use crate::registry::{
+    AnnounceCounts, AnnounceError, AnnounceRequest, AnnounceResponse, Registry, ScrapeCounts,
+};
 use crate::stats::{Counters, RateSampler, StatsReport};
+use crate::swarm::PeerSample;
 use crate::types::InfoHash;
 use crate::whitelist::{load_whitelist, WhitelistError};
 use crate::{http_server, udp_server};
 
-/// How often UDP worker threads check for shutdown.
+/// How often the blocking threads (UDP workers, HTTP accept) check for shutdown.
 const UDP_POLL: Duration = Duration::from_millis(200);
 
 /// How often request rates are sampled.
@@ -67,6 +70,9 @@ pub struct Shared {
     rates: Mutex<RateSampler>,
     /// When the server started (monotonic).
     pub started: Instant,
+    /// The `tracker id` sent in HTTP announce replies (BEP 3): random per run, 16 hex
+    /// digits. Clients send it back as `trackerid`; it is accepted and not needed.
+    pub tracker_id: String,
 }
 
 impl Shared {
@@ -80,6 +86,17 @@ impl Shared {
     pub fn announce(&self, req: &AnnounceRequest) -> Result<AnnounceResponse, AnnounceError> {
         let now = Instant::now();
         self.registry().announce(req, now, &mut rand::thread_rng())
+    }
+
+    /// Announce through the registry, appending the peers to `peers` (no allocation).
+    pub fn announce_into(
+        &self,
+        req: &AnnounceRequest,
+        peers: &mut PeerSample,
+    ) -> Result<AnnounceCounts, AnnounceError> {
+        let now = Instant::now();
+        self.registry()
+            .announce_into(req, now, &mut rand::thread_rng(), peers)
     }
 
     /// Scrape through the registry.
@@ -119,8 +136,9 @@ pub struct TrackerHandle {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     http_permits: Arc<Semaphore>,
-    udp_stop: Arc<AtomicBool>,
-    udp_threads: Vec<std::thread::JoinHandle<()>>,
+    /// Tells the blocking threads (HTTP accept, UDP workers) to return.
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl TrackerServer {
@@ -149,8 +167,7 @@ impl TrackerServer {
         let udp = if config.udp_enabled {
             let addr = config.udp_addr;
             Some(
-                UdpSocket::bind(addr)
-                    .await
+                udp_server::bind_sockets(addr, worker_threads(config.udp_workers), UDP_POLL)
                     .map_err(|error| ServerError::Bind {
                         what: "UDP",
                         addr,
@@ -161,7 +178,10 @@ impl TrackerServer {
             None
         };
         let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
-        let udp_addr = udp.as_ref().and_then(|s| s.local_addr().ok());
+        let udp_addr = udp
+            .as_ref()
+            .and_then(|s| s.first())
+            .and_then(|s| s.local_addr().ok());
         let started = Instant::now();
         let shared = Arc::new(Shared {
             registry: Mutex::new(Registry::new(config.registry_config(), whitelist)),
@@ -169,45 +189,49 @@ impl TrackerServer {
             counters: Counters::default(),
             rates: Mutex::new(RateSampler::new(started)),
             started,
+            tracker_id: format!("{:016x}", rand::random::<u64>()),
             config,
         });
         let (shutdown, rx) = watch::channel(false);
         let http_permits = Arc::new(Semaphore::new(shared.config.http_max_connections));
         let mut tasks = Vec::new();
-        if let Some(listener) = http {
-            tasks.push(tokio::spawn(http_server::run_accept_loop(
-                shared.clone(),
-                listener,
-                http_permits.clone(),
-                rx.clone(),
-            )));
-        }
         let udp_stop = Arc::new(AtomicBool::new(false));
-        let mut udp_threads = Vec::new();
-        if let Some(socket) = udp {
-            let workers = match shared.config.udp_workers {
-                0 => std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(2),
-                n => n,
-            };
+        let mut threads = Vec::new();
+        if let Some(listener) = http {
+            let addr = shared.config.http_addr;
             let bind_err = |error| ServerError::Bind {
-                what: "UDP",
-                addr: shared.config.udp_addr,
+                what: "HTTP",
+                addr,
                 error,
             };
-            let socket = socket.into_std().map_err(bind_err)?;
-            socket.set_nonblocking(false).map_err(bind_err)?;
-            socket.set_read_timeout(Some(UDP_POLL)).map_err(bind_err)?;
-            for i in 0..workers {
-                let (shared, stop) = (shared.clone(), udp_stop.clone());
-                let socket = socket.try_clone().map_err(bind_err)?;
+            let listener = listener.into_std().map_err(bind_err)?;
+            listener.set_nonblocking(false).map_err(bind_err)?;
+            let sock = socket2::SockRef::from(&listener);
+            // accept() honours the read timeout: how often the threads see `stop`.
+            sock.set_read_timeout(Some(UDP_POLL)).map_err(bind_err)?;
+            // Wake accept() only once the request has arrived (seconds to wait for it).
+            set_defer_accept(&listener, 2).map_err(bind_err)?;
+            for i in 0..worker_threads(0) {
+                let (shared, permits, stop) =
+                    (shared.clone(), http_permits.clone(), udp_stop.clone());
+                let (listener, rx) = (listener.try_clone().map_err(bind_err)?, rx.clone());
+                let runtime = tokio::runtime::Handle::current();
                 let thread = std::thread::Builder::new()
-                    .name(format!("tracker-udp-{i}"))
-                    .spawn(move || udp_server::run_worker(shared, socket, stop))
+                    .name(format!("tracker-http-{i}"))
+                    .spawn(move || {
+                        http_server::run_accept_thread(shared, listener, permits, stop, runtime, rx)
+                    })
                     .map_err(ServerError::Runtime)?;
-                udp_threads.push(thread);
+                threads.push(thread);
             }
+        }
+        for (i, socket) in udp.into_iter().flatten().enumerate() {
+            let (shared, stop) = (shared.clone(), udp_stop.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("tracker-udp-{i}"))
+                .spawn(move || udp_server::run_worker(shared, socket, stop))
+                .map_err(ServerError::Runtime)?;
+            threads.push(thread);
         }
         tasks.push(tokio::spawn(housekeeping(shared.clone(), rx)));
         tracing::info!(?http_addr, ?udp_addr, "tracker listening");
@@ -218,8 +242,8 @@ impl TrackerServer {
             shutdown,
             tasks,
             http_permits,
-            udp_stop,
-            udp_threads,
+            stop: udp_stop,
+            threads,
         })
     }
 
@@ -272,6 +296,36 @@ impl TrackerServer {
     }
 }
 
+/// Sets `TCP_DEFER_ACCEPT` (seconds to wait for the first data before accepting anyway).
+fn set_defer_accept(listener: &std::net::TcpListener, secs: libc::c_int) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket and a c_int option value of the right size.
+    let r = unsafe {
+        libc::setsockopt(
+            listener.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&secs as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// `configured`, or one per core if 0.
+fn worker_threads(configured: usize) -> usize {
+    match configured {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
+        n => n,
+    }
+}
+
 /// Sweeps expired peers and samples request rates until shutdown.
 async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let mut expire = tokio::time::interval(Duration::from_secs(shared.config.expire_every_secs));
@@ -317,8 +371,8 @@ impl TrackerHandle {
     /// seconds) and returns when every task has ended.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        self.udp_stop.store(true, Ordering::Relaxed);
-        let threads = self.udp_threads;
+        self.stop.store(true, Ordering::Relaxed);
+        let threads = self.threads;
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
                 let _ = t.join();

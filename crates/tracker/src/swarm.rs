@@ -5,12 +5,12 @@
 //! O(k) random sampling of k peers. Dense vectors make sampling an index draw; the index
 //! map makes lookup O(1); removal is `swap_remove` plus one index fix-up.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use rand::Rng;
 
+use crate::fast_hash::FastMap;
 use crate::types::PeerId;
 
 /// How the tracker tells peers apart: the peer id *and* the IP it announces from, so a
@@ -43,6 +43,100 @@ impl Peer {
     }
 }
 
+/// Peers picked for one reply, already in the compact form replies carry (BEP 23 and
+/// BEP 15: 4 or 16 address bytes, then the port, big-endian). Reused across announces, so
+/// answering one allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub struct PeerSample {
+    /// IPv4 peers, 6 bytes each.
+    pub compact_v4: Vec<u8>,
+    /// IPv6 peers, 18 bytes each.
+    pub compact_v6: Vec<u8>,
+    /// Peer ids in the same order (IPv4 peers first), filled only if asked for.
+    pub ids: Vec<PeerId>,
+    with_ids: bool,
+}
+
+impl PeerSample {
+    /// An empty sample; `with_ids` keeps peer ids too (the non-compact reply needs them).
+    pub fn new(with_ids: bool) -> PeerSample {
+        PeerSample {
+            with_ids,
+            ..PeerSample::default()
+        }
+    }
+
+    /// Empties the sample and sets whether ids are kept, keeping the allocations.
+    pub fn reset(&mut self, with_ids: bool) {
+        self.compact_v4.clear();
+        self.compact_v6.clear();
+        self.ids.clear();
+        self.with_ids = with_ids;
+    }
+
+    /// Peers in the sample.
+    pub fn len(&self) -> usize {
+        self.compact_v4.len() / 6 + self.compact_v6.len() / 18
+    }
+
+    /// Whether the sample is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The address of the `i`-th peer (IPv4 peers first).
+    pub fn addr(&self, i: usize) -> SocketAddr {
+        let v4 = self.compact_v4.len() / 6;
+        let (ip, port) = if i < v4 {
+            let c = &self.compact_v4[i * 6..i * 6 + 6];
+            let ip: [u8; 4] = [c[0], c[1], c[2], c[3]];
+            (IpAddr::from(ip), [c[4], c[5]])
+        } else {
+            let c = &self.compact_v6[(i - v4) * 18..(i - v4) * 18 + 18];
+            let mut ip = [0u8; 16];
+            ip.copy_from_slice(&c[..16]);
+            (IpAddr::from(ip), [c[16], c[17]])
+        };
+        SocketAddr::new(ip, u16::from_be_bytes(port))
+    }
+
+    /// Appends one peer given by address (and id, kept if the sample keeps ids).
+    pub fn push_addr(&mut self, addr: SocketAddr, id: PeerId) {
+        match addr.ip() {
+            IpAddr::V4(ip) => {
+                self.compact_v4.extend_from_slice(&ip.octets());
+                self.compact_v4
+                    .extend_from_slice(&addr.port().to_be_bytes());
+            }
+            IpAddr::V6(ip) => {
+                self.compact_v6.extend_from_slice(&ip.octets());
+                self.compact_v6
+                    .extend_from_slice(&addr.port().to_be_bytes());
+            }
+        }
+        if self.with_ids {
+            self.ids.push(id);
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, p: &Peer) {
+        match p.key.ip {
+            IpAddr::V4(ip) => {
+                self.compact_v4.extend_from_slice(&ip.octets());
+                self.compact_v4.extend_from_slice(&p.port.to_be_bytes());
+            }
+            IpAddr::V6(ip) => {
+                self.compact_v6.extend_from_slice(&ip.octets());
+                self.compact_v6.extend_from_slice(&p.port.to_be_bytes());
+            }
+        }
+        if self.with_ids {
+            self.ids.push(p.key.id);
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     seeder: bool,
@@ -54,7 +148,7 @@ struct Slot {
 pub struct Swarm {
     seeders: Vec<Peer>,
     leechers: Vec<Peer>,
-    index: HashMap<PeerKey, Slot>,
+    index: FastMap<PeerKey, Slot>,
 }
 
 /// What [`Swarm::upsert`] did.
@@ -201,7 +295,7 @@ impl Swarm {
         asker_is_seeder: bool,
         want: usize,
         rng: &mut R,
-        out: &mut Vec<Peer>,
+        out: &mut PeerSample,
     ) {
         let (first, second): (&[Peer], &[Peer]) = if asker_is_seeder {
             (&self.leechers, &[])
@@ -209,35 +303,50 @@ impl Swarm {
             (&self.seeders, &self.leechers)
         };
         let n = first.len() + second.len();
-        let at = |i: usize| -> &Peer {
-            if i < first.len() {
-                &first[i]
-            } else {
-                &second[i - first.len()]
-            }
-        };
         if want == 0 || n == 0 {
             return;
         }
-        let start = out.len();
-        if n <= want + 1 {
-            // Everyone (but the asker) fits: no drawing needed.
-            out.extend((0..n).map(at).filter(|p| p.key != *asker).take(want));
-            return;
-        }
-        // A window of want + 1 consecutive slots (one spare in case the asker is in it)
-        // starting at a random offset, wrapping around: O(want), no allocation. The order
-        // of the vectors is shuffled over time by swap_remove, and every peer has the same
-        // chance to be in a window. (rand's index::sample was O(n) for large swarms.)
-        let offset = rng.gen_range(0..n);
-        for i in (0..=want).map(|k| (offset + k) % n) {
-            let p = at(i);
-            if p.key != *asker {
-                out.push(*p);
-                if out.len() - start == want {
+        // Where the asker sits in first ++ second, if it is there: skipped by position
+        // (one index lookup) rather than by comparing every candidate's key.
+        let skip = self
+            .index
+            .get(asker)
+            .and_then(|slot| match (asker_is_seeder, slot.seeder) {
+                (true, true) => None,
+                (true, false) | (false, true) => Some(slot.pos as usize),
+                (false, false) => Some(first.len() + slot.pos as usize),
+            });
+        let take = want.min(n - usize::from(skip.is_some()));
+        // A window of consecutive slots starting at a random offset, wrapping around:
+        // O(want), no allocation, no division per peer. The order of the vectors is
+        // shuffled over time by swap_remove, and every peer has the same chance to be in a
+        // window. (rand's index::sample was O(n) for large swarms.)
+        let offset = if n <= take + 1 {
+            0
+        } else {
+            rng.gen_range(0..n)
+        };
+        let mut left = take;
+        let mut i = offset;
+        while left > 0 {
+            // Copy the run [i, end) of first ++ second without wrapping or crossing.
+            let (list, base) = if i < first.len() {
+                (first, 0)
+            } else {
+                (second, first.len())
+            };
+            let end = (base + list.len()).min(i + left + usize::from(skip.is_some()));
+            for (k, p) in list[i - base..end - base].iter().enumerate() {
+                if Some(i + k) == skip {
+                    continue;
+                }
+                out.push(p);
+                left -= 1;
+                if left == 0 {
                     break;
                 }
             }
+            i = if end == n { 0 } else { end };
         }
     }
 
@@ -320,19 +429,22 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         for want in [0, 1, 10, 50, 99, 100, 200] {
             let asker = peer(5, t).key;
-            let mut out = Vec::new();
+            let mut out = PeerSample::new(true);
             s.sample(&asker, false, want, &mut rng, &mut out);
             assert_eq!(out.len(), want.min(99));
-            assert!(out.iter().all(|p| p.key != asker));
-            let mut ids: Vec<_> = out.iter().map(|p| p.key.id).collect();
+            assert!(out.ids.iter().all(|id| *id != asker.id));
+            let mut ids = out.ids.clone();
             ids.sort();
             ids.dedup();
             assert_eq!(ids.len(), out.len());
         }
         // A seeder only gets leechers.
-        let mut out = Vec::new();
+        let mut out = PeerSample::new(true);
         s.sample(&peer(0, t).key, true, 200, &mut rng, &mut out);
         assert_eq!(out.len(), 70);
-        assert!(out.iter().all(|p| p.key.id.0[0] >= 30));
+        assert!(out.ids.iter().all(|id| id.0[0] >= 30));
+        // Compact entries match the ids, 6 bytes each.
+        assert_eq!(out.compact_v4.len(), 70 * 6);
+        assert_eq!(out.addr(0).port(), 6881);
     }
 }
