@@ -13,11 +13,11 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   exit 1
 fi
 
-for target in bencode metainfo magnet; do
+for target in bencode metainfo magnet http_query udp_packet; do
   echo "fuzz-smoke: $target for ${SECONDS_PER_TARGET}s"
   mkdir -p "corpus/$target"
   # Seed with the hand-written hostile torrents and good fixtures.
-  if [ "$target" != magnet ]; then
+  if [ "$target" = bencode ] || [ "$target" = metainfo ]; then
     cp -n ../crates/cli/tests/fixtures/bad/*.torrent ../crates/cli/tests/fixtures/*.torrent \
       "corpus/$target/" 2>/dev/null || true
   fi
