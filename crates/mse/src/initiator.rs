@@ -192,13 +192,13 @@ impl Initiator {
                     } else {
                         None
                     };
-                    return Ok(Status::Established(Established {
+                    return Ok(Status::Established(Box::new(Established {
                         cipher,
                         method: select,
                         initial_payload: Vec::new(),
                         remaining_bytes: remaining,
                         info_hash: self.skey,
-                    }));
+                    })));
                 }
                 State::Over => return Err(MseError::Finished),
             }

@@ -9,7 +9,7 @@ pub enum Status {
     InProgress,
     /// The handshake is done. Send what `poll_transmit` still returns before anything
     /// else.
-    Established(Established),
+    Established(Box<Established>),
 }
 
 /// A finished handshake.

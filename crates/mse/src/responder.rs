@@ -211,7 +211,7 @@ impl Responder {
                                 provided: provide.0,
                                 allowed: self.allowed.0,
                             })?;
-                    return Ok(Status::Established(self.finish(c, select, ia)));
+                    return Ok(Status::Established(Box::new(self.finish(c, select, ia))));
                 }
                 State::Over => return Err(MseError::Finished),
             }

@@ -25,7 +25,7 @@ fn feed_split(
         };
         let (now, later) = rest.split_at(n);
         if let Status::Established(e) = f(now)? {
-            done = Some(e);
+            done = Some(*e);
         }
         rest = later;
         if rest.is_empty() {
