@@ -367,12 +367,14 @@ impl Node {
     /// Time has come (see [`Node::poll_timeout`]): expire queries, rotate the token
     /// secret, purge old peers, refresh.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let expired: Vec<u16> = self
+        let mut expired: Vec<u16> = self
             .pending
             .iter()
             .filter(|(_, p)| p.deadline <= now)
             .map(|(t, _)| *t)
             .collect();
+        // Sorted so a run does not depend on the hash map's order.
+        expired.sort_unstable();
         for tid in expired {
             if let Some(p) = self.pending.remove(&tid) {
                 if let Some(id) = p.id {
