@@ -14,7 +14,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 async fn single_file_through_http_tracker() {
     logs();
     let dir = tempfile::tempdir().unwrap();
-    let (_t, http, _udp) = tracker().await;
+    let (t, http, _udp) = tracker().await;
     let (meta, data) = make_torrent(
         dir.path(),
         "one.bin",
@@ -50,7 +50,18 @@ async fn single_file_through_http_tracker() {
             .unwrap();
     }
     assert_eq!(sh.stats().state, TorrentState::Seeding);
+    // The leecher announced `completed`, then `stopped`: the tracker counts one
+    // completed download and only the seed is left; after the seed stops, nobody.
+    let ih = bitswarm_tracker::InfoHash(meta.info_hash().0);
+    let counts = t.shared().scrape(&[ih])[0];
+    assert_eq!(
+        (counts.complete, counts.incomplete, counts.downloaded),
+        (1, 0, 1),
+        "{counts:?}"
+    );
     seed.shutdown().await;
+    let counts = t.shared().scrape(&[ih])[0];
+    assert_eq!((counts.complete, counts.incomplete), (0, 0), "{counts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
