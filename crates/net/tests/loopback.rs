@@ -54,11 +54,8 @@ async fn single_file_through_http_tracker() {
     // completed download and only the seed is left; after the seed stops, nobody.
     let ih = bitswarm_tracker::InfoHash(meta.info_hash().0);
     let counts = t.shared().scrape(&[ih])[0];
-    assert_eq!(
-        (counts.complete, counts.incomplete, counts.downloaded),
-        (1, 0, 1),
-        "{counts:?}"
-    );
+    assert_eq!((counts.complete, counts.incomplete), (1, 0), "{counts:?}");
+    assert!(counts.downloaded >= 1, "{counts:?}");
     seed.shutdown().await;
     let counts = t.shared().scrape(&[ih])[0];
     assert_eq!((counts.complete, counts.incomplete), (0, 0), "{counts:?}");
