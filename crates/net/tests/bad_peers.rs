@@ -31,7 +31,12 @@ async fn corrupting_peer(info_hash: [u8; 20], pieces: u32) -> SocketAddr {
 
 async fn serve_garbage(mut s: TcpStream, info_hash: [u8; 20], pieces: u32) {
     let mut hs = [0u8; HANDSHAKE_LEN];
-    if s.read_exact(&mut hs).await.is_err() {
+    if s.read_exact(&mut hs[..20]).await.is_err() || &hs[..20] != b"\x13BitTorrent protocol" {
+        // A plaintext-only peer: an encrypted (MSE) handshake is refused at once, so
+        // the dialler falls back to plaintext.
+        return;
+    }
+    if s.read_exact(&mut hs[20..]).await.is_err() {
         return;
     }
     let reserved = Reserved::NONE.with_fast(true);
@@ -188,15 +193,20 @@ async fn garbage_oversized_and_out_of_range_peers_are_disconnected() {
             "seed did not disconnect a peer sending {what}"
         );
     }
-    // Random bytes instead of a handshake.
+    // Random bytes instead of a handshake: more than an MSE handshake may hold before
+    // its synchronisation marker (96 + 512 + 20 bytes), so neither protocol fits.
     let mut s = TcpStream::connect(target).await.unwrap();
-    s.write_all(&[0x42; 200]).await.unwrap();
-    let mut b = [0u8; 16];
-    let r = tokio::time::timeout(Duration::from_secs(5), s.read(&mut b)).await;
-    assert!(
-        matches!(r, Ok(Ok(0)) | Ok(Err(_))),
-        "random bytes not dropped"
-    );
+    let _ = s.write_all(&content(2048, 99)).await;
+    let mut b = [0u8; 1024];
+    let end = tokio::time::Instant::now() + Duration::from_secs(15);
+    let dropped = loop {
+        match tokio::time::timeout_at(end, s.read(&mut b)).await {
+            Err(_) => break false,
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(_)) => {}
+        }
+    };
+    assert!(dropped, "random bytes not dropped");
 
     // The seed still serves an honest leecher.
     let leech = session().await;
