@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bitswarm_proto::{Metainfo, PeerId};
 
+use crate::encryption::EncryptionPolicy;
 use crate::tracker_udp::UdpTiming;
 
 /// Settings shared by every torrent of a session.
@@ -39,6 +40,10 @@ pub struct SessionConfig {
     pub hash_threads: usize,
     /// Requests we accept from a peer, advertised as `reqq`.
     pub reqq: u32,
+    /// Protocol encryption (MSE/PE) of incoming and outgoing connections.
+    pub encryption: EncryptionPolicy,
+    /// How long a peer has for its handshake (MSE and BitTorrent) before it is dropped.
+    pub handshake_timeout: Duration,
 }
 
 impl Default for SessionConfig {
@@ -59,6 +64,8 @@ impl Default for SessionConfig {
             // Transmission keeps at most the other side's reqq outstanding: a large one
             // lets it fill a fast link (INTEROP.md).
             reqq: 2000,
+            encryption: EncryptionPolicy::Prefer,
+            handshake_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -16,12 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitswarm_engine::PeerKey;
+use bitswarm_mse::Rc4Stream;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+use crate::encryption::{Encryption, PeerStream};
 use crate::rate_limit::RateLimiter;
 
 /// Bytes read from a socket per read call (at most).
@@ -79,10 +80,17 @@ impl ConnHandle {
 /// Where the socket comes from.
 #[derive(Debug)]
 pub enum Socket {
-    /// Dial this address.
-    Dial(SocketAddr),
-    /// An accepted stream.
-    Accepted(TcpStream),
+    /// Dial this address for this torrent, encrypted or not as `encryption` says.
+    Dial {
+        /// The peer.
+        addr: SocketAddr,
+        /// The torrent (the MSE handshake names it).
+        info_hash: [u8; 20],
+        /// The session's encryption settings.
+        encryption: Arc<Encryption>,
+    },
+    /// An accepted stream, after its handshake.
+    Accepted(PeerStream),
 }
 
 /// Shared limits of a session.
@@ -123,42 +131,66 @@ async fn run(
     limiters: Limiters,
     backlog: Arc<AtomicUsize>,
 ) -> Option<String> {
-    let stream = match socket {
+    let peer = match socket {
         Socket::Accepted(s) => s,
-        Socket::Dial(addr) => {
-            match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
-                Ok(Ok(s)) => {
-                    if events.send(ConnEvent::Connected(key)).await.is_err() {
-                        return None;
-                    }
-                    s
-                }
-                Ok(Err(e)) => return Some(format!("connect: {e}")),
-                Err(_) => return Some("connect timed out".into()),
+        Socket::Dial {
+            addr,
+            info_hash,
+            encryption,
+        } => {
+            let d = match crate::encryption::dial(addr, info_hash, &encryption, CONNECT_TIMEOUT)
+                .await
+            {
+                Ok(d) => d,
+                Err(e) => return Some(e),
+            };
+            if events.send(ConnEvent::Connected(key)).await.is_err() {
+                return None;
             }
+            if !d.received.is_empty()
+                && events
+                    .send(ConnEvent::Data(key, d.received.into()))
+                    .await
+                    .is_err()
+            {
+                return None;
+            }
+            d.peer
         }
     };
-    let _ = stream.set_nodelay(true);
-    let (r, w) = stream.into_split();
+    let _ = peer.stream.set_nodelay(true);
+    let (r, w) = peer.stream.into_split();
+    let (dec, enc) = match peer.cipher {
+        Some(c) => {
+            let c = *c;
+            (Some(c.decrypt), Some(c.encrypt))
+        }
+        None => (None, None),
+    };
     tokio::select! {
-        res = read_loop(key, r, events, &limiters.download) => res,
-        res = write_loop(key, w, rx, events, &limiters.upload, &backlog) => res,
+        res = read_loop(key, r, dec, events, &limiters.download) => res,
+        res = write_loop(key, w, enc, rx, events, &limiters.upload, &backlog) => res,
     }
 }
 
 async fn read_loop(
     key: PeerKey,
     mut r: OwnedReadHalf,
+    mut decrypt: Option<Rc4Stream>,
     events: &mpsc::Sender<ConnEvent>,
     limiter: &RateLimiter,
 ) -> Option<String> {
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
+        let start = buf.len();
         let n = match r.read_buf(&mut buf).await {
             Ok(0) => return Some("connection closed by peer".into()),
             Ok(n) => n,
             Err(e) => return Some(format!("read: {e}")),
         };
+        if let Some(d) = decrypt.as_mut() {
+            d.apply(&mut buf[start..]);
+        }
         limiter.acquire(n).await;
         // A large read is handed over whole, as the only owner of its buffer, so the
         // session decodes it in place; a small one is copied out and the buffer reused.
@@ -178,6 +210,7 @@ async fn read_loop(
 async fn write_loop(
     key: PeerKey,
     mut w: OwnedWriteHalf,
+    mut encrypt: Option<Rc4Stream>,
     mut rx: mpsc::UnboundedReceiver<Vec<Bytes>>,
     events: &mpsc::Sender<ConnEvent>,
     limiter: &RateLimiter,
@@ -187,7 +220,7 @@ async fn write_loop(
     loop {
         if queue.is_empty() {
             match rx.recv().await {
-                Some(bufs) => queue.extend(bufs),
+                Some(bufs) => queue_bufs(&mut queue, bufs, encrypt.as_mut()),
                 None => {
                     // The driver dropped us: everything it queued is written.
                     let _ = w.shutdown().await;
@@ -196,7 +229,7 @@ async fn write_loop(
             }
         }
         while let Ok(bufs) = rx.try_recv() {
-            queue.extend(bufs);
+            queue_bufs(&mut queue, bufs, encrypt.as_mut());
             if queue.len() > 256 {
                 break;
             }
@@ -211,6 +244,23 @@ async fn write_loop(
             let _ = events.try_send(ConnEvent::Drained(key));
         }
     }
+}
+
+/// Queues `bufs` for writing; with a cipher, encrypted into one new buffer (the
+/// driver's buffers may be shared, so they are not changed in place).
+fn queue_bufs(queue: &mut VecDeque<Bytes>, bufs: Vec<Bytes>, encrypt: Option<&mut Rc4Stream>) {
+    let Some(enc) = encrypt else {
+        queue.extend(bufs);
+        return;
+    };
+    let total: usize = bufs.iter().map(Bytes::len).sum();
+    let mut out = vec![0u8; total];
+    let mut at = 0;
+    for b in &bufs {
+        enc.apply_to(b, &mut out[at..at + b.len()]);
+        at += b.len();
+    }
+    queue.push_back(Bytes::from(out));
 }
 
 /// One vectored write of up to 64 buffers; consumes what was written.

@@ -22,6 +22,7 @@
 //!   the pieces (outside peers give each member its share only).
 //! - [`connection`] — socket tasks: large reads, vectored writes, backpressure.
 //! - [`listener`] — accepts, reads the handshake, routes by info-hash.
+//! - [`encryption`] — MSE/PE: policy, encrypted handshakes on both sides.
 //! - [`rate_limit`] — token buckets and [`parse_rate`].
 //! - [`announce`] — tiers and the announcer task; [`tracker_http`], [`tracker_udp`],
 //!   [`tracker_types`] — the tracker client.
@@ -32,6 +33,7 @@ pub mod announce;
 pub mod config;
 pub mod connection;
 pub mod cooperation;
+pub mod encryption;
 pub mod error;
 pub mod handle;
 pub mod listener;
@@ -48,6 +50,7 @@ pub mod tracker_types;
 pub mod tracker_udp;
 
 pub use config::{AddTorrent, DataLocation, SessionConfig};
+pub use encryption::EncryptionPolicy;
 pub use error::{NetError, RateParseError};
 pub use handle::TorrentHandle;
 pub use rate_limit::{parse_rate, RateLimiter};

@@ -1,28 +1,24 @@
-//! The session's TCP listener: accepts connections, reads the 68-byte handshake with a
-//! timeout, and routes the stream to the torrent named by its info-hash.
+//! The session's TCP listener: accepts connections, reads the handshake (plaintext, or
+//! MSE then the encrypted one: see [`crate::encryption`]) with a timeout, and routes the
+//! stream to the torrent named by its info-hash.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bitswarm_wire::{Handshake, HANDSHAKE_LEN};
-use bytes::Bytes;
-use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::debug;
 
+use crate::encryption::{accept, Encryption};
 use crate::torrent::TorrentCommand;
 
 /// Info-hash → the torrent driver's command channel. Locked only for lookups and
 /// inserts, never across `.await`.
 pub type Routes = Arc<Mutex<HashMap<[u8; 20], mpsc::Sender<TorrentCommand>>>>;
 
-/// How long an incoming peer has to send its handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Accepts connections until the listener task is aborted.
-pub async fn run_listener(listener: TcpListener, routes: Routes) {
+pub async fn run_listener(listener: TcpListener, routes: Routes, encryption: Arc<Encryption>) {
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(x) => x,
@@ -33,15 +29,31 @@ pub async fn run_listener(listener: TcpListener, routes: Routes) {
             }
         };
         let routes = routes.clone();
+        let encryption = encryption.clone();
         tokio::spawn(async move {
-            let Ok(Ok((stream, hs))) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, read_handshake(stream)).await
-            else {
-                debug!(peer = %addr, "no valid handshake (encrypted or not BitTorrent?)");
-                return;
+            let served = || match routes.lock() {
+                Ok(r) => r.keys().copied().collect(),
+                Err(_) => Vec::new(),
             };
+            let hs = match tokio::time::timeout(
+                encryption.handshake_timeout,
+                accept(stream, &encryption, served),
+            )
+            .await
+            {
+                Ok(Ok(hs)) => hs,
+                Ok(Err(e)) => {
+                    debug!(peer = %addr, "incoming handshake failed: {e}");
+                    return;
+                }
+                Err(_) => {
+                    debug!(peer = %addr, "incoming handshake timed out");
+                    return;
+                }
+            };
+            let (stream, handshake, info_hash) = hs;
             let route = match routes.lock() {
-                Ok(r) => r.get(&hs.1).cloned(),
+                Ok(r) => r.get(&info_hash).cloned(),
                 Err(_) => None,
             };
             match route {
@@ -49,7 +61,7 @@ pub async fn run_listener(listener: TcpListener, routes: Routes) {
                     let cmd = TorrentCommand::Incoming {
                         stream,
                         addr,
-                        handshake: hs.0,
+                        handshake,
                     };
                     if tx.try_send(cmd).is_err() {
                         debug!(peer = %addr, "torrent busy or gone: dropping incoming peer");
@@ -58,21 +70,5 @@ pub async fn run_listener(listener: TcpListener, routes: Routes) {
                 None => debug!(peer = %addr, "handshake for an unknown torrent"),
             }
         });
-    }
-}
-
-/// Reads exactly the handshake; returns its bytes and info-hash.
-async fn read_handshake(mut stream: TcpStream) -> std::io::Result<(TcpStream, (Bytes, [u8; 20]))> {
-    let mut buf = [0u8; HANDSHAKE_LEN];
-    // Check the first byte and protocol string before waiting for the rest, so an
-    // encrypted (MSE) or foreign connection is dropped early.
-    stream.read_exact(&mut buf[..20]).await?;
-    if &buf[..20] != b"\x13BitTorrent protocol" {
-        return Err(std::io::ErrorKind::InvalidData.into());
-    }
-    stream.read_exact(&mut buf[20..]).await?;
-    match Handshake::decode(&buf) {
-        Ok(Some(h)) => Ok((stream, (Bytes::copy_from_slice(&buf), h.info_hash))),
-        _ => Err(std::io::ErrorKind::InvalidData.into()),
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use crate::announce::{run_announcer, AnnounceStatus, AnnouncerConfig, TrackerTiers};
 use crate::config::{AddTorrent, DataLocation, SessionConfig};
 use crate::connection::Limiters;
+use crate::encryption::Encryption;
 use crate::error::NetError;
 use crate::handle::TorrentHandle;
 use crate::listener::{run_listener, Routes};
@@ -28,6 +29,7 @@ pub struct Session {
     limiters: Limiters,
     hash_pool: Arc<HashPool>,
     routes: Routes,
+    encryption: Arc<Encryption>,
     handles: Mutex<Vec<TorrentHandle>>,
     listener: tokio::task::JoinHandle<()>,
 }
@@ -53,7 +55,8 @@ impl Session {
             n => n,
         };
         let routes: Routes = Arc::new(Mutex::new(HashMap::new()));
-        let listener = tokio::spawn(run_listener(listener, routes.clone()));
+        let encryption = Arc::new(Encryption::new(config.encryption, config.handshake_timeout));
+        let listener = tokio::spawn(run_listener(listener, routes.clone(), encryption.clone()));
         Ok(Session {
             limiters: Limiters {
                 download: RateLimiter::new(config.download_limit),
@@ -64,6 +67,7 @@ impl Session {
             peer_id,
             local_addr,
             routes,
+            encryption,
             handles: Mutex::new(Vec::new()),
             listener,
         })
@@ -134,6 +138,7 @@ impl Session {
             storage: Arc::new(storage),
             hash_pool: self.hash_pool.clone(),
             limiters: self.limiters.clone(),
+            encryption: self.encryption.clone(),
             resume_path,
             only_files: add.only_files.clone(),
             seed_after: add.seed_after,

@@ -22,7 +22,6 @@ use bitswarm_wire::BlockInfo;
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info};
 
@@ -37,8 +36,8 @@ use crate::stats::{TorrentState, TorrentStats};
 pub enum TorrentCommand {
     /// An accepted connection whose handshake names this torrent.
     Incoming {
-        /// The stream, after the 68 handshake bytes.
-        stream: TcpStream,
+        /// The stream (and its ciphers), after the handshake bytes.
+        stream: crate::encryption::PeerStream,
         /// Remote address.
         addr: SocketAddr,
         /// The peer's handshake bytes.
@@ -88,6 +87,8 @@ pub struct TorrentSetup {
     pub hash_pool: Arc<HashPool>,
     /// Rate limits.
     pub limiters: Limiters,
+    /// Protocol encryption settings and memory.
+    pub encryption: Arc<crate::encryption::Encryption>,
     /// Where resume data goes (`None`: read-only data, no resume).
     pub resume_path: Option<std::path::PathBuf>,
     /// Wanted files (`None`: all).

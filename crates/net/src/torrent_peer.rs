@@ -10,10 +10,10 @@ use bitswarm_engine::{
 };
 use bitswarm_wire::{allowed_fast_set, ExtensionHandshake};
 use bytes::Bytes;
-use tokio::net::TcpStream;
 use tracing::{debug, info};
 
 use crate::connection::{spawn_connection, Socket};
+use crate::encryption::PeerStream;
 use crate::peer::{push_hint, Peer};
 use crate::torrent::Torrent;
 
@@ -65,7 +65,11 @@ impl Torrent {
         let session = PeerSession::new(self.session_config(Role::Outgoing, Some(addr.ip())), now);
         let conn = spawn_connection(
             key,
-            Socket::Dial(addr),
+            Socket::Dial {
+                addr,
+                info_hash: self.info_hash.0,
+                encryption: self.setup.encryption.clone(),
+            },
             self.conn_tx.clone(),
             self.setup.limiters.clone(),
         );
@@ -76,7 +80,7 @@ impl Torrent {
     }
 
     /// An accepted connection was routed to us.
-    pub fn on_incoming(&mut self, stream: TcpStream, addr: SocketAddr, handshake: Bytes) {
+    pub fn on_incoming(&mut self, stream: PeerStream, addr: SocketAddr, handshake: Bytes) {
         if self.banned.contains(&addr) || !self.accepting() {
             return;
         }

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use bitswarm_net::{
-    parse_rate, AddTorrent, DataLocation, Session, SessionConfig, TorrentHandle, TorrentState,
-    TorrentStats,
+    parse_rate, AddTorrent, DataLocation, EncryptionPolicy, Session, SessionConfig, TorrentHandle,
+    TorrentState, TorrentStats,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -83,6 +83,14 @@ pub struct DownloadArgs {
     /// Parallel: a worker without progress for SECS seconds is reported failed.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub stall_timeout: u64,
+    /// Protocol encryption (MSE/PE): `prefer` dials encrypted and falls back to
+    /// plaintext, and accepts both; `require` uses encrypted (RC4) connections only;
+    /// `disable` uses plaintext only.
+    #[arg(long, value_name = "MODE", default_value = "prefer")]
+    pub encryption: EncryptionPolicy,
+    /// Seconds a peer has to finish its handshake (encrypted or not).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub handshake_timeout: u64,
 }
 
 /// Parses a rate for clap (0 = unlimited).
@@ -121,6 +129,8 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         peer_check_interval: Duration::from_secs(args.peer_check_interval.max(1)),
         max_failcount: args.max_failcount.max(1),
         max_announce_interval: args.announce_interval.map(Duration::from_secs),
+        encryption: args.encryption,
+        handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
         ..SessionConfig::default()
     };
     let add = AddTorrent {

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, DataLocation, Session, SessionConfig, TorrentState};
+use bitswarm_net::{
+    AddTorrent, DataLocation, EncryptionPolicy, Session, SessionConfig, TorrentState,
+};
 use indicatif::ProgressBar;
 
 use crate::cmd::download::{init_logging, rate_arg, runtime, status_line, watch_until};
@@ -38,6 +40,14 @@ pub struct SeedArgs {
     /// Re-announce to trackers at least every SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub announce_interval: Option<u64>,
+    /// Protocol encryption (MSE/PE): `prefer` dials encrypted and falls back to
+    /// plaintext, and accepts both; `require` uses encrypted (RC4) connections only;
+    /// `disable` uses plaintext only.
+    #[arg(long, value_name = "MODE", default_value = "prefer")]
+    pub encryption: EncryptionPolicy,
+    /// Seconds a peer has to finish its handshake (encrypted or not).
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub handshake_timeout: u64,
 }
 
 /// Run `bitswarm seed`.
@@ -49,6 +59,8 @@ pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         upload_limit: args.upload_limit.filter(|r| *r > 0),
         max_peers: args.max_peers.max(1),
         max_announce_interval: args.announce_interval.map(Duration::from_secs),
+        encryption: args.encryption,
+        handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
         ..SessionConfig::default()
     };
     let add = AddTorrent {

@@ -3,6 +3,7 @@
 
 Usage: lt_peer.py --torrent T --save DIR --port PORT [--connect HOST:PORT ...]
                   [--seed] [--timeout SECS] [--linger SECS] [--upload-limit BYTES]
+                  [--encryption forced|enabled|disabled] [--enc-level rc4|plaintext|both]
 
 As a leecher (default) it exits 0 once the download is complete and checked, 1 on
 timeout. As a seeder (--seed) it runs until the timeout (exit 0) or until killed.
@@ -29,6 +30,10 @@ def main():
                    help='leecher: keep seeding this long after completion')
     p.add_argument('--upload-limit', type=int, default=0,
                    help='upload cap in bytes/s (0: unlimited)')
+    p.add_argument('--encryption', choices=['forced', 'enabled', 'disabled'],
+                   default='enabled', help='in/out_enc_policy (MSE/PE)')
+    p.add_argument('--enc-level', choices=['rc4', 'plaintext', 'both'], default='both',
+                   help='allowed_enc_level')
     a = p.parse_args()
 
     settings = {
@@ -38,6 +43,9 @@ def main():
         'allow_multiple_connections_per_ip': True,
         'enable_outgoing_utp': False, 'enable_incoming_utp': False,
         'upload_rate_limit': a.upload_limit, 'download_rate_limit': 0,
+        'out_enc_policy': int(getattr(lt.enc_policy, a.encryption)),
+        'in_enc_policy': int(getattr(lt.enc_policy, a.encryption)),
+        'allowed_enc_level': int(getattr(lt.enc_level, a.enc_level)),
         'alert_mask': lt.alert.category_t.error_notification
         | lt.alert.category_t.peer_notification
         | lt.alert.category_t.status_notification,

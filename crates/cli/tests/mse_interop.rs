@@ -1,0 +1,184 @@
+//! Protocol encryption (MSE/PE) against real peers on 127.0.0.1: aria2c requiring RC4
+//! downloads from a bitswarm seed; bitswarm downloads from libtorrent seeds that force
+//! encryption (RC4 only) or plaintext; `--encryption require` refuses a plaintext-only
+//! peer with a clear log line; bitswarm ↔ bitswarm with RC4 both ways.
+
+#[path = "support/engine.rs"]
+mod engine;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use engine::*;
+
+const MIB: usize = 1024 * 1024;
+
+fn torrent(dir: &Path, trackers: Vec<String>) -> TestTorrent {
+    make_torrent(
+        dir,
+        "enc.bin",
+        &[(String::new(), 24 * MIB)],
+        256 * 1024,
+        trackers,
+    )
+}
+
+/// A libtorrent seed with the given `in/out_enc_policy` and `allowed_enc_level`.
+fn lt_seed(t: &TestTorrent, dir: &Path, port: u16, policy: &str, level: &str) -> Proc {
+    let mut c = Command::new(PYTHON);
+    c.arg(lt_script())
+        .args(["--torrent", t.torrent.to_str().expect("utf8")])
+        .args(["--save", dir.join("src").to_str().expect("utf8")])
+        .args(["--port", &port.to_string(), "--timeout", "120", "--seed"])
+        .args(["--encryption", policy, "--enc-level", level]);
+    let mut p = Proc::spawn(
+        &format!("libtorrent seed :{port} ({policy}, {level})"),
+        &mut c,
+    );
+    p.wait_line("checked", Duration::from_secs(30));
+    p
+}
+
+fn out_dir(t: &TestTorrent) -> std::path::PathBuf {
+    t.data.parent().expect("p").parent().expect("p").join("out")
+}
+
+#[test]
+fn aria2_requiring_rc4_downloads_from_bitswarm_seed() {
+    require("aria2c", &["--version"], "aria2");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_tracker, http, _udp) = tracker();
+    let t = torrent(dir.path(), vec![http]);
+    // The seed refuses plaintext handshakes, and aria2c offers RC4 only: the transfer
+    // can only happen over an MSE handshake with RC4.
+    let mut seed = bitswarm_seed(&t, free_port(), &["--encryption".into(), "require".into()]);
+    seed.wait_line("seeding", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(300));
+    let out = out_dir(&t);
+    let port = free_port();
+    let mut c = Command::new("aria2c");
+    c.args(aria2_args(port))
+        .args(["--seed-time=0", "--bt-stop-timeout=60"])
+        .args(["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"])
+        .arg(format!("--dir={}", out.display()))
+        .arg(&t.torrent);
+    let mut leech = Proc::spawn(&format!("aria2c leech :{port}"), &mut c);
+    let st = leech.wait_exit(Duration::from_secs(90));
+    assert!(st.success(), "aria2c failed: {st}\n{}", leech.tail());
+    assert_same_tree(&t.data, &out.join(&t.name));
+}
+
+#[test]
+fn bitswarm_downloads_from_libtorrent_forcing_rc4() {
+    require_libtorrent();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = torrent(dir.path(), vec![]);
+    let lt_port = free_port();
+    let _seed = lt_seed(&t, dir.path(), lt_port, "forced", "rc4");
+    for (i, mode) in ["prefer", "require"].iter().enumerate() {
+        let out = dir.path().join(format!("out-{i}"));
+        let extra = [
+            "--peer".into(),
+            local(lt_port).to_string(),
+            "--encryption".into(),
+            mode.to_string(),
+        ];
+        let mut dl = bitswarm_download(&t, &out, free_port(), &extra);
+        let st = dl.wait_exit(Duration::from_secs(90));
+        assert!(
+            st.success(),
+            "bitswarm download ({mode}) failed: {st}\n{}",
+            dl.tail()
+        );
+        assert_same_tree(&t.data, &out.join(&t.name));
+    }
+}
+
+#[test]
+fn bitswarm_falls_back_to_plaintext_with_libtorrent_disabling_encryption() {
+    require_libtorrent();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = torrent(dir.path(), vec![]);
+    let lt_port = free_port();
+    let _seed = lt_seed(&t, dir.path(), lt_port, "disabled", "plaintext");
+    for (i, mode) in ["prefer", "disable"].iter().enumerate() {
+        let out = dir.path().join(format!("out-{i}"));
+        let extra = [
+            "--peer".into(),
+            local(lt_port).to_string(),
+            "--encryption".into(),
+            mode.to_string(),
+        ];
+        let mut dl = bitswarm_download(&t, &out, free_port(), &extra);
+        let st = dl.wait_exit(Duration::from_secs(90));
+        assert!(
+            st.success(),
+            "bitswarm download ({mode}) failed: {st}\n{}",
+            dl.tail()
+        );
+        assert_same_tree(&t.data, &out.join(&t.name));
+    }
+}
+
+#[test]
+fn require_refuses_a_plaintext_only_peer_with_a_clear_line() {
+    require_libtorrent();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = torrent(dir.path(), vec![]);
+    let lt_port = free_port();
+    let _seed = lt_seed(&t, dir.path(), lt_port, "disabled", "plaintext");
+    let out = out_dir(&t);
+    let extra = [
+        "--peer".into(),
+        local(lt_port).to_string(),
+        "--encryption".into(),
+        "require".into(),
+    ];
+    let mut dl = bitswarm_download(&t, &out, free_port(), &extra);
+    let line = dl.wait_line("encryption is required", Duration::from_secs(30));
+    assert!(line.contains(&local(lt_port).to_string()), "{line}");
+    assert!(line.contains("not connecting in plaintext"), "{line}");
+    // Nothing was downloaded in plaintext.
+    std::thread::sleep(Duration::from_secs(2));
+    let got = std::fs::metadata(out.join(&t.name))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    let same = std::fs::read(out.join(&t.name)).ok() == std::fs::read(&t.data).ok();
+    assert!(
+        !same || got == 0,
+        "data arrived despite --encryption require"
+    );
+}
+
+#[test]
+fn bitswarm_to_bitswarm_rc4_both_ways() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = torrent(dir.path(), vec![]);
+    // Seed requires RC4; the downloader dials (prefer) and must end up with RC4.
+    let seed_port = free_port();
+    let mut seed = bitswarm_seed(&t, seed_port, &["--encryption".into(), "require".into()]);
+    seed.wait_line("seeding", Duration::from_secs(30));
+    let out = out_dir(&t);
+    let extra = ["--peer".into(), local(seed_port).to_string()];
+    let mut dl = bitswarm_download(&t, &out, free_port(), &extra);
+    let st = dl.wait_exit(Duration::from_secs(90));
+    assert!(st.success(), "download failed: {st}\n{}", dl.tail());
+    assert_same_tree(&t.data, &out.join(&t.name));
+
+    // A seed that disables encryption refuses MSE: a `prefer` downloader falls back.
+    let seed_port = free_port();
+    let mut seed2 = bitswarm_seed(&t, seed_port, &["--encryption".into(), "disable".into()]);
+    seed2.wait_line("seeding", Duration::from_secs(30));
+    let out2 = dir.path().join("out2");
+    let extra = ["--peer".into(), local(seed_port).to_string()];
+    let mut dl = bitswarm_download(&t, &out2, free_port(), &extra);
+    let st = dl.wait_exit(Duration::from_secs(90));
+    assert!(
+        st.success(),
+        "fallback download failed: {st}\n{}",
+        dl.tail()
+    );
+    assert_same_tree(&t.data, &out2.join(&t.name));
+    drop(seed);
+}
