@@ -45,6 +45,9 @@ pub struct UdpTracker {
     url: String,
     timing: UdpTiming,
     connection: Option<(u64, Instant)>,
+    /// One socket for the tracker's lifetime: trackers may tie connection ids to the
+    /// client's address and port.
+    socket: Option<(UdpSocket, bool)>,
 }
 
 impl UdpTracker {
@@ -55,7 +58,25 @@ impl UdpTracker {
             url: url.to_owned(),
             timing,
             connection: None,
+            socket: None,
         })
+    }
+
+    /// The socket connected to the tracker (created on first use), and whether it is
+    /// IPv6.
+    async fn socket(&mut self) -> Result<(), TrackerError> {
+        if self.socket.is_none() {
+            let addr = resolve(&self.url).await?;
+            let bind = if addr.is_ipv4() {
+                "0.0.0.0:0"
+            } else {
+                "[::]:0"
+            };
+            let socket = UdpSocket::bind(bind).await?;
+            socket.connect(addr).await?;
+            self.socket = Some((socket, addr.is_ipv6()));
+        }
+        Ok(())
     }
 
     /// Announces; connects first when we hold no valid connection id.
@@ -73,27 +94,31 @@ impl UdpTracker {
     }
 
     async fn announce_inner(&mut self, p: &AnnounceParams) -> Result<AnnounceResult, TrackerError> {
-        let addr = resolve(&self.url).await?;
-        let bind: SocketAddr = if addr.is_ipv4() {
-            "0.0.0.0:0"
-                .parse()
-                .map_err(|_| TrackerError::Resolve(self.url.clone()))?
-        } else {
-            "[::]:0"
-                .parse()
-                .map_err(|_| TrackerError::Resolve(self.url.clone()))?
+        self.socket().await?;
+        let Some((socket, ipv6)) = self.socket.take() else {
+            return Err(TrackerError::Resolve(self.url.clone()));
         };
-        let socket = UdpSocket::bind(bind).await?;
-        socket.connect(addr).await?;
+        let r = self.announce_on(&socket, ipv6, p).await;
+        self.socket = Some((socket, ipv6));
+        r
+    }
+
+    async fn announce_on(
+        &mut self,
+        socket: &UdpSocket,
+        ipv6: bool,
+        p: &AnnounceParams,
+    ) -> Result<AnnounceResult, TrackerError> {
         let mut n = 0u32;
+        let mut reconnected = false;
         loop {
-            let connection_id = match self.connection {
-                Some((id, at)) if at.elapsed() < CONNECTION_ID_LIFETIME => id,
+            let (connection_id, fresh) = match self.connection {
+                Some((id, at)) if at.elapsed() < CONNECTION_ID_LIFETIME => (id, false),
                 _ => {
-                    let (id, used) = self.connect(&socket, n).await?;
+                    let (id, used) = self.connect(socket, n, ipv6).await?;
                     n = used;
                     self.connection = Some((id, Instant::now()));
-                    id
+                    (id, true)
                 }
             };
             let transaction_id: u32 = rand::random();
@@ -111,20 +136,15 @@ impl UdpTracker {
                 num_want: i32::try_from(p.numwant).unwrap_or(-1),
                 port: p.port,
             });
-            match self
-                .exchange(&socket, &req, transaction_id, n, addr.is_ipv6())
-                .await?
-            {
-                (
-                    Response::Announce {
-                        interval,
-                        leechers,
-                        seeders,
-                        peers,
-                        ..
-                    },
-                    _,
-                ) => {
+            let (reply, used) = self.exchange(socket, &req, transaction_id, n, ipv6).await?;
+            match reply {
+                Response::Announce {
+                    interval,
+                    leechers,
+                    seeders,
+                    peers,
+                    ..
+                } => {
                     return Ok(AnnounceResult {
                         interval: Duration::from_secs(u64::from(interval.clamp(1, 24 * 3600))),
                         peers,
@@ -133,8 +153,15 @@ impl UdpTracker {
                         ..AnnounceResult::default()
                     })
                 }
-                (Response::Error { message, .. }, _) => return Err(TrackerError::Failure(message)),
-                (_, used) => {
+                // An error to a cached connection id is most likely "expired": connect
+                // again once before reporting it.
+                Response::Error { .. } if !fresh && !reconnected => {
+                    self.connection = None;
+                    reconnected = true;
+                    n = used;
+                }
+                Response::Error { message, .. } => return Err(TrackerError::Failure(message)),
+                _ => {
                     // Anything else means our connection id is stale: connect again.
                     self.connection = None;
                     n = used + 1;
@@ -148,18 +175,25 @@ impl UdpTracker {
 
     /// Scrapes one torrent: (seeders, completed, leechers).
     pub async fn scrape(&mut self, info_hash: [u8; 20]) -> Result<(u32, u32, u32), TrackerError> {
-        let addr = resolve(&self.url).await?;
-        let socket = UdpSocket::bind(if addr.is_ipv4() {
-            "0.0.0.0:0"
-        } else {
-            "[::]:0"
-        })
-        .await?;
-        socket.connect(addr).await?;
+        self.socket().await?;
+        let Some((socket, ipv6)) = self.socket.take() else {
+            return Err(TrackerError::Resolve(self.url.clone()));
+        };
+        let r = self.scrape_on(&socket, ipv6, info_hash).await;
+        self.socket = Some((socket, ipv6));
+        r
+    }
+
+    async fn scrape_on(
+        &mut self,
+        socket: &UdpSocket,
+        ipv6: bool,
+        info_hash: [u8; 20],
+    ) -> Result<(u32, u32, u32), TrackerError> {
         let (connection_id, n) = match self.connection {
             Some((id, at)) if at.elapsed() < CONNECTION_ID_LIFETIME => (id, 0),
             _ => {
-                let (id, n) = self.connect(&socket, 0).await?;
+                let (id, n) = self.connect(socket, 0, ipv6).await?;
                 self.connection = Some((id, Instant::now()));
                 (id, n)
             }
@@ -171,7 +205,7 @@ impl UdpTracker {
             info_hashes: vec![InfoHash(info_hash)],
         };
         match self
-            .exchange(&socket, &req, transaction_id, n, addr.is_ipv6())
+            .exchange(socket, &req, transaction_id, n, ipv6)
             .await?
             .0
         {
@@ -179,18 +213,23 @@ impl UdpTracker {
                 .first()
                 .copied()
                 .ok_or_else(|| TrackerError::Malformed("empty scrape reply".into())),
-            Response::Error { message, .. } => Err(TrackerError::Failure(message)),
+            Response::Error { message, .. } => {
+                self.connection = None;
+                Err(TrackerError::Failure(message))
+            }
             _ => Err(TrackerError::Malformed("unexpected reply to scrape".into())),
         }
     }
 
-    async fn connect(&self, socket: &UdpSocket, n: u32) -> Result<(u64, u32), TrackerError> {
+    async fn connect(
+        &self,
+        socket: &UdpSocket,
+        n: u32,
+        ipv6: bool,
+    ) -> Result<(u64, u32), TrackerError> {
         let transaction_id: u32 = rand::random();
         let req = Request::Connect { transaction_id };
-        match self
-            .exchange(socket, &req, transaction_id, n, false)
-            .await?
-        {
+        match self.exchange(socket, &req, transaction_id, n, ipv6).await? {
             (Response::Connect { connection_id, .. }, used) => Ok((connection_id, used)),
             (Response::Error { message, .. }, _) => Err(TrackerError::Failure(message)),
             _ => Err(TrackerError::Malformed(
