@@ -49,6 +49,8 @@ pub mod tracker_http;
 pub mod tracker_types;
 pub mod tracker_udp;
 
+/// The hashing pool type, for [`Session::with_hash_pool`].
+pub use bitswarm_storage::HashPool;
 pub use config::{AddTorrent, DataLocation, SessionConfig};
 pub use encryption::EncryptionPolicy;
 pub use error::{NetError, RateParseError};

@@ -35,8 +35,22 @@ pub struct Session {
 }
 
 impl Session {
-    /// Binds the listener and starts the session.
+    /// Binds the listener and starts the session, with its own hashing pool.
     pub async fn new(config: SessionConfig) -> Result<Session, NetError> {
+        let threads = match config.hash_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        Session::with_hash_pool(config, Arc::new(HashPool::new(threads, 2 * threads))).await
+    }
+
+    /// Like [`Session::new`], but hashing on a pool shared with other sessions (the
+    /// swarm runner starts dozens of sessions in one process: one pool for all keeps the
+    /// thread count at the number of cores).
+    pub async fn with_hash_pool(
+        config: SessionConfig,
+        hash_pool: Arc<HashPool>,
+    ) -> Result<Session, NetError> {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| NetError::Bind {
@@ -50,10 +64,6 @@ impl Session {
         let peer_id = config.peer_id.unwrap_or_else(|| {
             PeerId::with_prefix(format!("-BS{:04}-", 100).as_bytes(), rand::random())
         });
-        let threads = match config.hash_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
         let routes: Routes = Arc::new(Mutex::new(HashMap::new()));
         let encryption = Arc::new(Encryption::new(config.encryption, config.handshake_timeout));
         let listener = tokio::spawn(run_listener(listener, routes.clone(), encryption.clone()));
@@ -62,7 +72,7 @@ impl Session {
                 download: RateLimiter::new(config.download_limit),
                 upload: RateLimiter::new(config.upload_limit),
             },
-            hash_pool: Arc::new(HashPool::new(threads, 2 * threads)),
+            hash_pool,
             config,
             peer_id,
             local_addr,
