@@ -22,6 +22,8 @@ pub const MAX_TOKEN: usize = 64;
 pub const MAX_VALUES: usize = 200;
 /// Most nodes kept from one `nodes` (or `nodes6`) string.
 pub const MAX_NODES: usize = 64;
+/// Longest error message kept (bytes as received).
+pub const MAX_ERROR_MESSAGE: usize = 256;
 /// Longest unknown method name kept.
 const MAX_METHOD: usize = 64;
 
@@ -234,7 +236,8 @@ impl Message {
                 let message = list
                     .get(1)
                     .and_then(|v| v.as_bytes())
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    // Bounded before the lossy conversion, which may triple its size.
+                    .map(|b| String::from_utf8_lossy(&b[..b.len().min(MAX_ERROR_MESSAGE)]).into_owned())
                     .unwrap_or_default();
                 Body::Error { code, message }
             }
