@@ -237,7 +237,9 @@ impl Message {
                     .get(1)
                     .and_then(|v| v.as_bytes())
                     // Bounded before the lossy conversion, which may triple its size.
-                    .map(|b| String::from_utf8_lossy(&b[..b.len().min(MAX_ERROR_MESSAGE)]).into_owned())
+                    .map(|b| {
+                        String::from_utf8_lossy(&b[..b.len().min(MAX_ERROR_MESSAGE)]).into_owned()
+                    })
                     .unwrap_or_default();
                 Body::Error { code, message }
             }

@@ -22,6 +22,29 @@
 //! - [`driver`]: the tokio task and [`DhtHandle`].
 //! - [`cache`]: the persisted node cache.
 //! - [`error`]: typed errors.
+//!
+//! Using it from the engine (one DHT per process, shared by all torrents):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), bitswarm_dht::DhtError> {
+//! use bitswarm_dht::{resolve, Dht, DhtConfig};
+//! let config = DhtConfig {
+//!     bootstrap: vec!["127.0.0.1:6881".into()], // `--dht-bootstrap`; default: the routers
+//!     node_cache: Some("dht-nodes.bin".into()),  // loaded now, saved at shutdown
+//!     ..DhtConfig::default()
+//! };
+//! let dht = Dht::bind("0.0.0.0:6881".parse().unwrap(), config).await?;
+//! let info_hash = [0u8; 20];
+//! let mut peers = dht.announce(info_hash, 51413).await?; // or dht.get_peers(info_hash)
+//! while let Some(peer) = peers.recv().await {
+//!     // dial `peer` (TCP)
+//! #   let _ = peer;
+//! }
+//! dht.shutdown().await?;
+//! # let _ = resolve;
+//! # Ok(())
+//! # }
+//! ```
 #![warn(missing_docs)]
 
 pub mod addr;

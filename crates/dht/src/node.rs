@@ -274,7 +274,7 @@ impl Node {
         self.drive(now);
     }
 
-    /// Adds a known node (from a cache) to the table as questionable; it is pinged.
+    /// Pings a known node (from a cache); it joins the table when it answers.
     pub fn add_node(&mut self, node: NodeInfo, now: Instant) {
         if self.acceptable_node(&node) {
             self.send_query(

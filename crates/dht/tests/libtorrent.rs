@@ -78,12 +78,18 @@ async fn wait_line(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libtorrent_and_bitswarm_find_each_others_peers() {
     if !libtorrent_available() {
-        eprintln!("skipped: {PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)");
+        eprintln!(
+            "skipped: {PYTHON} cannot import libtorrent (apt-get install python3-libtorrent)"
+        );
         return;
     }
     let first = bind(Vec::new()).await;
     let entry = first.local_addr().to_string();
-    let ours = vec![first, bind(vec![entry.clone()]).await, bind(vec![entry.clone()]).await];
+    let ours = vec![
+        first,
+        bind(vec![entry.clone()]).await,
+        bind(vec![entry.clone()]).await,
+    ];
     for n in &ours {
         let ok = tokio::time::timeout(Duration::from_secs(10), async {
             while n.routing_table_size().await.unwrap_or(0) < 2 {
@@ -141,7 +147,8 @@ async fn libtorrent_and_bitswarm_find_each_others_peers() {
         "libtorrent added the torrent"
     );
     // Keep reading (and echoing) libtorrent's output meanwhile.
-    let echo = tokio::spawn(async move { wait_line(&mut lines, "done", Duration::from_secs(90)).await });
+    let echo =
+        tokio::spawn(async move { wait_line(&mut lines, "done", Duration::from_secs(90)).await });
     let want = std::net::SocketAddr::from(([127, 0, 0, 1], lt_port));
     // libtorrent announces on its own schedule: look again until it shows up.
     let found = tokio::time::timeout(Duration::from_secs(40), async {
