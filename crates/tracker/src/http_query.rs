@@ -110,8 +110,8 @@ pub fn parse_announce(query: &[u8]) -> Result<HttpAnnounce, QueryError> {
     let mut buf = Vec::with_capacity(64);
     let (mut info_hash, mut peer_id, mut port, mut left) = (None, None, None, None);
     let mut a = HttpAnnounce {
-        info_hash: InfoHash::default(),
-        peer_id: PeerId::default(),
+        info_hash: InfoHash([0; 20]),
+        peer_id: PeerId([0; 20]),
         port: 0,
         uploaded: 0,
         downloaded: 0,

@@ -9,7 +9,7 @@
 //! - [`config`]: the serde `Config` and its documented default TOML.
 //! - [`whitelist`]: the info-hash whitelist file.
 //! - [`stats`]: counters, rates, `/stats` JSON and `/metrics` Prometheus text.
-//! - [`types`]: `InfoHash` and `PeerId`.
+//! - [`types`]: `InfoHash` and `PeerId` (from bitswarm-proto).
 //! - [`fast_hash`]: the keyed hasher of the registry's maps.
 //! - [`swarm`]: one torrent's peers of one address family (dense vectors + index).
 //! - [`registry`]: all torrents; announce/scrape/expire as plain functions of their inputs.

@@ -179,11 +179,21 @@ pub struct RegistryTotals {
     pub torrents_refused: u64,
 }
 
-#[derive(Default, Debug)]
+#[derive(Debug)]
 struct Torrent {
     v4: Swarm,
     v6: Swarm,
     completed: u32,
+}
+
+impl Default for Torrent {
+    fn default() -> Self {
+        Torrent {
+            v4: Swarm::default(),
+            v6: Swarm::ipv6(),
+            completed: 0,
+        }
+    }
 }
 
 impl Torrent {
@@ -359,8 +369,8 @@ impl Registry {
             }
         } else {
             let before = swarm
-                .get(&key)
-                .map(|p| (p.counted_complete, swarm.is_seeder(&key) == Some(true)));
+                .get_with_role(&key)
+                .map(|(p, was_seeder)| (p.counted_complete, was_seeder));
             // Counted once per peer: on `completed`, or when a known leecher reports
             // left=0 without saying `completed`.
             let count_complete = match before {

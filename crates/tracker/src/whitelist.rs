@@ -35,9 +35,7 @@ pub fn parse_whitelist(text: &str) -> Result<HashSet<InfoHash>, usize> {
         if content.is_empty() {
             continue;
         }
-        let hash = InfoHash::from_hex(content)
-            .filter(|_| content.len() == 40)
-            .ok_or(n + 1)?;
+        let hash = InfoHash::from_hex(content).map_err(|_| n + 1)?;
         set.insert(hash);
     }
     Ok(set)

@@ -218,7 +218,8 @@ fn seed_and_leech(udp: bool, announce_for: impl Fn(&BlockingTracker) -> String) 
         std::fs::read(&payload).unwrap(),
         "payload differs"
     );
-    // aria2c announced `completed` then `stopped`: one seeder (libtorrent) left, one download.
+    // aria2c (--seed-time=0) announced `stopped` with left=0, never `completed`; the registry
+    // counts that as a download: one seeder (libtorrent) left, one download.
     let end = Instant::now() + Duration::from_secs(10);
     loop {
         let c = counts();
