@@ -5,14 +5,21 @@
 # (start to exit, including its start-up), then the seed's peak RSS while serving 10
 # bitswarm leechers at once.
 # Usage: scripts/bench-engine.sh [SIZE_MIB]   (default 1024; REPEAT=n runs per pair, best
-# kept, default 1; SKIP_RSS=1 skips the 10-leecher memory run)
+# kept, default 1; SKIP_RSS=1 skips the 10-leecher memory run; BITSWARM_BIN=path uses
+# that binary instead of building one)
+# bitswarm runs with --encryption disable (plaintext payload, as libtorrent's default
+# prefer_rc4=false gives between two libtorrents); one extra row shows bitswarm's default
+# `prefer`, where two bitswarm peers select RC4.
 # Needs: python3-libtorrent (Debian's /usr/bin/python3), bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZE_MIB="${1:-1024}"
-cargo build --release -p bitswarm >/dev/null
-BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/bitswarm"
+# BITSWARM_BIN=path skips the build (e.g. to measure an already built binary).
+if [ -z "${BITSWARM_BIN:-}" ]; then
+  cargo build --release -p bitswarm >/dev/null
+fi
+BIN="${BITSWARM_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/release/bitswarm}"
 LT="$PWD/crates/cli/tests/support/lt_peer.py"
 PY=/usr/bin/python3
 $PY -c "import libtorrent" 2>/dev/null || { echo "bench-engine: python3-libtorrent is missing (apt-get install python3-libtorrent)"; exit 2; }
@@ -33,6 +40,7 @@ head -c "$BYTES" /dev/urandom > "$TMP/src/data.bin"
 "$BIN" create "$TMP/src/data.bin" -o "$TMP/data.torrent" --piece-length 1M --no-date >/dev/null
 cat "$TMP/src/data.bin" > /dev/null
 
+ENC="disable"
 PORT=$((20000 + RANDOM % 20000))
 # Distinct ports without subshells (a $(...) could not advance the counter).
 PORT_FILE="$TMP/port"
@@ -52,7 +60,7 @@ wait_listen() {
 start_seed() { # kind port -> pid in SEED_PID
   local kind=$1 port=$2
   if [ "$kind" = bitswarm ]; then
-    "$BIN" seed "$TMP/data.torrent" "$TMP/src/data.bin" --port "$port" 2>"$TMP/seed.log" &
+    "$BIN" seed "$TMP/data.torrent" "$TMP/src/data.bin" --port "$port" --encryption "$ENC" 2>"$TMP/seed.log" &
   else
     $PY "$LT" --torrent "$TMP/data.torrent" --save "$TMP/src" --port "$port" --seed --timeout 600 >"$TMP/seed.log" 2>&1 &
   fi
@@ -72,7 +80,7 @@ leech() { # kind seed_port
   rm -rf "$out"; mkdir -p "$out"
   start=$(date +%s.%N)
   if [ "$kind" = bitswarm ]; then
-    "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" >/dev/null 2>"$TMP/leech.log" || true
+    "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" >/dev/null 2>"$TMP/leech.log" || true
   else
     $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 >"$TMP/leech.log" 2>&1 || true
   fi
@@ -94,14 +102,17 @@ run_pair() { # seed_kind leech_kind
     kill "$SEED_PID" 2>/dev/null || true; wait "$SEED_PID" 2>/dev/null || true
     if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
   done
-  printf "%-26s %7.2f s  %8.1f MB/s\n" "$1 -> $2" "$best" "$(echo "$BYTES / $best / 1000000" | bc -l)"
+  printf "%-34s %7.2f s  %8.1f MB/s\n" "$1 -> $2${3:-}" "$best" "$(echo "$BYTES / $best / 1000000" | bc -l)"
 }
 
-echo "seed -> leecher              wall       throughput"
+echo "seed -> leecher                      wall       throughput"
 run_pair bitswarm bitswarm
 run_pair libtorrent bitswarm
 run_pair bitswarm libtorrent
 run_pair libtorrent libtorrent
+ENC=prefer
+run_pair bitswarm bitswarm " (--encryption prefer)"
+ENC=disable
 
 if [ "${SKIP_RSS:-0}" != 1 ]; then
   port=$(next_port)
@@ -109,7 +120,7 @@ if [ "${SKIP_RSS:-0}" != 1 ]; then
   LPIDS=()
   for i in $(seq 10); do
     mkdir -p "$TMP/rss$i"
-    "$BIN" download "$TMP/data.torrent" -o "$TMP/rss$i" --port "$(next_port)" --peer "127.0.0.1:$port" >/dev/null 2>&1 &
+    "$BIN" download "$TMP/data.torrent" -o "$TMP/rss$i" --port "$(next_port)" --peer "127.0.0.1:$port" --encryption "$ENC" >/dev/null 2>&1 &
     LPIDS+=("$!"); PIDS+=("$!")
   done
   peak=0
