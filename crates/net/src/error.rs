@@ -41,6 +41,9 @@ pub enum NetError {
     /// The torrent's geometry is not usable.
     #[error("unusable torrent geometry: {0}")]
     Geometry(String),
+    /// The torrent stopped on an error (e.g. a disk write failed).
+    #[error("torrent failed: {0}")]
+    TorrentFailed(String),
 }
 
 /// A rate string like `8M` could not be parsed.

@@ -57,12 +57,7 @@ impl TorrentHandle {
                     return Ok(s.clone());
                 }
                 match &s.state {
-                    TorrentState::Error(e) => {
-                        return Err(NetError::Storage {
-                            path: Default::default(),
-                            message: e.clone(),
-                        })
-                    }
+                    TorrentState::Error(e) => return Err(NetError::TorrentFailed(e.clone())),
                     TorrentState::Stopped => return Err(NetError::Closed),
                     _ => {}
                 }
