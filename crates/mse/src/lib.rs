@@ -29,6 +29,7 @@ pub mod error;
 pub mod initiator;
 pub mod keys;
 pub mod outcome;
+mod rc4;
 pub mod responder;
 mod scan;
 

@@ -230,3 +230,14 @@ fn public_keys_are_96_bytes_and_agree() {
         y.shared_secret(x.public()).unwrap()
     );
 }
+
+#[test]
+#[ignore = "timing: cargo test -p bitswarm-mse --release -- --ignored --nocapture"]
+fn rc4_throughput() {
+    let mut s = Rc4Stream::new(&[1u8; 20]);
+    let mut buf = vec![0u8; 64 << 20];
+    let t = std::time::Instant::now();
+    s.apply(&mut buf);
+    let secs = t.elapsed().as_secs_f64();
+    println!("rc4: {:.0} MB/s", buf.len() as f64 / secs / 1e6);
+}

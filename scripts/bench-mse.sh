@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Cost of protocol encryption on loopback: bitswarm seed -> bitswarm download of SIZE_MIB
+# (1 MiB pieces), both sides with --encryption require (MSE + RC4 both ways) against both
+# with --encryption disable (plaintext). Rounds alternate the two modes; prints each run
+# and the median MB/s (10^6 bytes/s over the downloader's wall time, start to exit) and
+# the drop with RC4.
+# Usage: scripts/bench-mse.sh [SIZE_MIB]   (default 512; REPEAT=n rounds, default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZE_MIB="${1:-512}"
+REPEAT="${REPEAT:-3}"
+cargo build --release -p bitswarm >/dev/null
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/bitswarm"
+
+TMP="$(mktemp -d)"
+SEED_PID=""
+cleanup() {
+  [ -n "$SEED_PID" ] && kill "$SEED_PID" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+BYTES=$((SIZE_MIB * 1024 * 1024))
+echo "bench-mse: ${SIZE_MIB} MiB of random data in $TMP, $REPEAT rounds"
+mkdir -p "$TMP/src"
+head -c "$BYTES" /dev/urandom > "$TMP/src/data.bin"
+"$BIN" create "$TMP/src/data.bin" -o "$TMP/data.torrent" --piece-length 1M --no-date >/dev/null
+cat "$TMP/src/data.bin" > /dev/null
+
+PORT=$((20000 + RANDOM % 20000))
+
+# One seed + one download with policy $1; prints MB/s.
+run() {
+  local mode=$1 sport=$((PORT)) dport=$((PORT + 1)) out="$TMP/out" start end
+  PORT=$((PORT + 2))
+  rm -rf "$out"; mkdir -p "$out"
+  "$BIN" seed "$TMP/data.torrent" "$TMP/src/data.bin" --port "$sport" --encryption "$mode" \
+    2>"$TMP/seed.log" &
+  SEED_PID=$!
+  for _ in $(seq 400); do grep -q seeding "$TMP/seed.log" && break; sleep 0.05; done
+  start=$(date +%s.%N)
+  "$BIN" download "$TMP/data.torrent" -o "$out" --port "$dport" --peer "127.0.0.1:$sport" \
+    --encryption "$mode" >/dev/null 2>"$TMP/leech.log" || true
+  end=$(date +%s.%N)
+  kill "$SEED_PID" 2>/dev/null || true
+  wait "$SEED_PID" 2>/dev/null || true
+  SEED_PID=""
+  cmp -s "$out/data.bin" "$TMP/src/data.bin" || {
+    echo "bench-mse: $mode download incomplete or wrong" >&2
+    tail -n 20 "$TMP/leech.log" >&2
+    exit 1
+  }
+  echo "scale=1; $BYTES / ($end - $start) / 1000000" | bc
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+: > "$TMP/disable"; : > "$TMP/require"
+for r in $(seq "$REPEAT"); do
+  for mode in disable require; do
+    mbs=$(run "$mode")
+    echo "round $r: $mode $mbs MB/s"
+    echo "$mbs" >> "$TMP/$mode"
+  done
+done
+PLAIN=$(median < "$TMP/disable")
+RC4=$(median < "$TMP/require")
+DROP=$(echo "scale=1; 100 * ($PLAIN - $RC4) / $PLAIN" | bc)
+echo "bench-mse: median plaintext (disable) $PLAIN MB/s, RC4 (require) $RC4 MB/s, drop $DROP %"
