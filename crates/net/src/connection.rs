@@ -26,7 +26,7 @@ use crate::encryption::{Encryption, PeerStream};
 use crate::rate_limit::RateLimiter;
 
 /// Bytes read from a socket per read call (at most).
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 64 * 1024;
 /// Reads smaller than this are copied out of the read buffer.
 const SMALL_READ: usize = 16 * 1024;
 /// Upload bytes queued (or being read from disk) per peer before we stop serving it.
