@@ -67,6 +67,9 @@ pub struct AnnounceStatus {
     pub left: u64,
     /// Whether the download completed in this session (triggers `completed` once).
     pub completed: bool,
+    /// Whether the data on disk was checked (`left` is known): nothing is announced
+    /// before.
+    pub checked: bool,
 }
 
 /// Static settings of an announcer.
@@ -104,6 +107,23 @@ pub async fn run_announcer(
     peers_out: mpsc::Sender<Vec<SocketAddr>>,
     mut commands: mpsc::Receiver<AnnouncerCommand>,
 ) {
+    // `left` is only known once the torrent checked its data: a seed announcing
+    // `started` with everything left would be listed as a leecher.
+    while !status.borrow().checked {
+        tokio::select! {
+            cmd = commands.recv() => {
+                if let Some(AnnouncerCommand::Stop(done)) = cmd {
+                    let _ = done.send(());
+                }
+                return;
+            }
+            changed = status.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+            }
+        }
+    }
     let mut clients = Clients::default();
     let mut event = Event::Started;
     let mut sent_completed = status.borrow().completed;

@@ -68,6 +68,7 @@ impl Torrent {
         self.announce_tx.send_modify(|s| {
             s.left = left;
             s.completed = false;
+            s.checked = true;
         });
         let extra = std::mem::take(&mut self.setup.extra_peers);
         self.add_candidates(extra);
