@@ -210,7 +210,7 @@ impl Torrent {
         for (k, p) in self.peers.iter_mut() {
             let score = self.scores.get(&p.addr).copied().unwrap_or_default();
             if score.should_ban(max) {
-                info!(peer = %p.addr, failcount = score.failcount(), hash_failures = score.hash_failures,
+                warn!(peer = %p.addr, failcount = score.failcount(), hash_failures = score.hash_failures,
                     protocol_errors = score.protocol_errors, timeouts = score.timeouts, "peer check: banning peer");
                 self.banned.insert(p.addr);
                 if let Some(id) = p.peer_id {
@@ -223,7 +223,7 @@ impl Torrent {
         // Banned addresses that are not connected (e.g. after a protocol error).
         for (addr, score) in &self.scores {
             if score.should_ban(max) && self.banned.insert(*addr) {
-                info!(peer = %addr, failcount = score.failcount(), "peer check: banning disconnected peer");
+                warn!(peer = %addr, failcount = score.failcount(), "peer check: banning disconnected peer");
             }
         }
         for k in banned_now {

@@ -79,12 +79,19 @@ async fn corrupting_peer_is_banned_and_download_completes() {
     let (meta, data) = make_torrent(
         dir.path(),
         "c.bin",
-        &[("", 4 * 1024 * 1024)],
+        &[("", 8 * 1024 * 1024)],
         64 * 1024,
         vec![],
     );
     let bad = corrupting_peer(meta.info_hash().0, meta.info().geometry().piece_count()).await;
-    let seed = session().await;
+    // The honest seed is slowed down so that the peer check (every second) runs while
+    // the corrupting peer is still connected.
+    let seed = bitswarm_net::Session::new(bitswarm_net::SessionConfig {
+        upload_limit: Some(3 * 1024 * 1024),
+        ..config()
+    })
+    .await
+    .unwrap();
     let _sh = seed
         .add_torrent(AddTorrent::seed(meta.clone(), &data))
         .await
