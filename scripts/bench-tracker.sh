@@ -23,7 +23,9 @@ HASHES="${HASHES:-1000}"
 
 command -v opentracker >/dev/null || { echo "opentracker missing: apt-get install -y opentracker" >&2; exit 2; }
 
-cargo build --release -q -p bitswarm -p bitswarm-tracker --example loadgen
+# Two commands: with `--example`, cargo builds only examples, even of `-p bitswarm`.
+cargo build --release -q -p bitswarm --bin bitswarm
+cargo build --release -q -p bitswarm-tracker --example loadgen
 
 work="$(mktemp -d)"
 # Private copies: another build in the same target directory must not swap the binaries
