@@ -18,7 +18,13 @@ fn torrents(dir: &std::path::Path, trackers: Vec<String>) -> Vec<TestTorrent> {
     std::fs::create_dir_all(&a).expect("mkdir");
     std::fs::create_dir_all(&b).expect("mkdir");
     vec![
-        make_torrent(&a, "big.bin", &[(String::new(), 64 * MIB)], 1 << 20, trackers.clone()),
+        make_torrent(
+            &a,
+            "big.bin",
+            &[(String::new(), 64 * MIB)],
+            1 << 20,
+            trackers.clone(),
+        ),
         make_torrent(&b, "multi", &multi_files(), 64 * 1024, trackers),
     ]
 }
@@ -32,7 +38,11 @@ fn aria2_seed_to_bitswarm() {
         let src = t.data.parent().expect("parent").to_path_buf();
         let mut c = Command::new("aria2c");
         c.args(aria2_args(port))
-            .args(["--check-integrity=true", "--seed-ratio=0.0", "--bt-seed-unverified=false"])
+            .args([
+                "--check-integrity=true",
+                "--seed-ratio=0.0",
+                "--bt-seed-unverified=false",
+            ])
             .arg(format!("--dir={}", src.display()))
             .arg(&t.torrent);
         let mut seed = Proc::spawn(&format!("aria2c seed :{port}"), &mut c);
@@ -40,9 +50,18 @@ fn aria2_seed_to_bitswarm() {
         // so start right away.
         std::thread::sleep(Duration::from_millis(500));
         let out = t.data.parent().expect("p").parent().expect("p").join("out");
-        let mut dl = bitswarm_download(&t, &out, free_port(), &["--peer".into(), local(port).to_string()]);
+        let mut dl = bitswarm_download(
+            &t,
+            &out,
+            free_port(),
+            &["--peer".into(), local(port).to_string()],
+        );
         let st = dl.wait_exit(Duration::from_secs(90));
-        assert!(st.success(), "bitswarm download failed: {st}\n{}", dl.tail());
+        assert!(
+            st.success(),
+            "bitswarm download failed: {st}\n{}",
+            dl.tail()
+        );
         assert_same_tree(&t.data, &out.join(&t.name));
         drop(seed.child.kill());
     }

@@ -16,14 +16,29 @@ const MIB: usize = 1024 * 1024;
 fn libtorrent_seed_to_bitswarm_64mib_direct() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(dir.path(), "big.bin", &[(String::new(), 64 * MIB)], 1 << 20, vec![]);
+    let t = make_torrent(
+        dir.path(),
+        "big.bin",
+        &[(String::new(), 64 * MIB)],
+        1 << 20,
+        vec![],
+    );
     let lt_port = free_port();
     let mut seed = lt_peer(&t, &dir.path().join("src"), lt_port, true, &[], 120);
     seed.wait_line("checked", Duration::from_secs(30));
     let out = dir.path().join("out");
-    let mut dl = bitswarm_download(&t, &out, free_port(), &["--peer".into(), local(lt_port).to_string()]);
+    let mut dl = bitswarm_download(
+        &t,
+        &out,
+        free_port(),
+        &["--peer".into(), local(lt_port).to_string()],
+    );
     let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(st.success(), "bitswarm download failed: {st}\n{}", dl.tail());
+    assert!(
+        st.success(),
+        "bitswarm download failed: {st}\n{}",
+        dl.tail()
+    );
     assert_same_tree(&t.data, &out.join(&t.name));
 }
 
@@ -40,7 +55,11 @@ fn libtorrent_seed_to_bitswarm_multi_file_via_tracker() {
     let out = dir.path().join("out");
     let mut dl = bitswarm_download(&t, &out, free_port(), &[]);
     let st = dl.wait_exit(Duration::from_secs(60));
-    assert!(st.success(), "bitswarm download failed: {st}\n{}", dl.tail());
+    assert!(
+        st.success(),
+        "bitswarm download failed: {st}\n{}",
+        dl.tail()
+    );
     assert_same_tree(&t.data, &out.join(&t.name));
 }
 
@@ -62,7 +81,11 @@ fn bitswarm_seed_to_libtorrent_64mib_and_multi_file() {
         std::fs::create_dir_all(&out).expect("mkdir");
         let mut leech = lt_peer(&t, &out, free_port(), false, &[local(seed_port)], 90);
         let st = leech.wait_exit(Duration::from_secs(100));
-        assert!(st.success(), "libtorrent did not complete: {st}\n{}", leech.tail());
+        assert!(
+            st.success(),
+            "libtorrent did not complete: {st}\n{}",
+            leech.tail()
+        );
         assert_same_tree(&t.data, &out.join(&t.name));
     }
 }
@@ -72,7 +95,13 @@ fn mixed_swarm_one_seed_three_bitswarm_one_libtorrent() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
     let (_tracker, http, _udp) = tracker();
-    let t = make_torrent(dir.path(), "swarm.bin", &[(String::new(), 12 * MIB)], 256 * 1024, vec![http]);
+    let t = make_torrent(
+        dir.path(),
+        "swarm.bin",
+        &[(String::new(), 12 * MIB)],
+        256 * 1024,
+        vec![http],
+    );
     let mut seed = bitswarm_seed(&t, free_port(), &[]);
     seed.wait_line("seeding", Duration::from_secs(30));
     let mut leechers: Vec<(Proc, std::path::PathBuf)> = (0..3)
@@ -90,6 +119,10 @@ fn mixed_swarm_one_seed_three_bitswarm_one_libtorrent() {
         assert_same_tree(&t.data, &out.join(&t.name));
     }
     let st = lt.wait_exit(Duration::from_secs(90));
-    assert!(st.success(), "libtorrent leecher failed: {st}\n{}", lt.tail());
+    assert!(
+        st.success(),
+        "libtorrent leecher failed: {st}\n{}",
+        lt.tail()
+    );
     assert_same_tree(&t.data, &lt_out.join(&t.name));
 }

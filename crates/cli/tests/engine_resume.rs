@@ -22,7 +22,13 @@ fn checked_have(p: &mut Proc) -> u32 {
 #[test]
 fn interrupt_resume_existing_data_and_recheck() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(dir.path(), "r.bin", &[(String::new(), 16 * MIB)], 256 * 1024, vec![]);
+    let t = make_torrent(
+        dir.path(),
+        "r.bin",
+        &[(String::new(), 16 * MIB)],
+        256 * 1024,
+        vec![],
+    );
     let pieces = 64;
     let seed_port = free_port();
     let seed_args: Vec<String> = vec!["--upload-limit".into(), "4M".into()];
@@ -38,7 +44,9 @@ fn interrupt_resume_existing_data_and_recheck() {
     dl.interrupt();
     let st = dl.wait_exit(Duration::from_secs(20));
     assert!(st.success(), "Ctrl-C must exit 0: {st}\n{}", dl.tail());
-    let resume = out.join(".bitswarm").join(format!("{}.resume", t.info_hash));
+    let resume = out
+        .join(".bitswarm")
+        .join(format!("{}.resume", t.info_hash));
     assert!(resume.exists(), "no resume data at {}", resume.display());
     drop(slow_seed);
 
@@ -49,7 +57,10 @@ fn interrupt_resume_existing_data_and_recheck() {
     let peer = vec!["--peer".to_string(), local(seed_port).to_string()];
     let mut dl = bitswarm_download(&t, &out, free_port(), &peer);
     let have = checked_have(&mut dl);
-    assert!(have > 0 && have < pieces, "resumed with {have} of {pieces} pieces");
+    assert!(
+        have > 0 && have < pieces,
+        "resumed with {have} of {pieces} pieces"
+    );
     let st = dl.wait_exit(Duration::from_secs(60));
     assert!(st.success(), "{st}\n{}", dl.tail());
     assert_same_tree(&t.data, &out.join(&t.name));
@@ -80,7 +91,10 @@ fn interrupt_resume_existing_data_and_recheck() {
 #[test]
 fn magnet_is_refused_with_exit_2_and_bad_rate_is_a_usage_error() {
     let out = std::process::Command::new(BITSWARM)
-        .args(["download", "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567"])
+        .args([
+            "download",
+            "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));

@@ -29,14 +29,29 @@ fn transmission_seed_to_bitswarm() {
     require("transmission-cli", &["--version"], "transmission-cli");
     let dir = tempfile::tempdir().expect("tempdir");
     for t in torrents(dir.path()) {
-        let work = t.data.parent().expect("p").parent().expect("p").to_path_buf();
+        let work = t
+            .data
+            .parent()
+            .expect("p")
+            .parent()
+            .expect("p")
+            .to_path_buf();
         let port = free_port();
         let src = t.data.parent().expect("parent").to_path_buf();
         let _seed = transmission(&t, &src, &work, port, None, true);
         let out = work.join("out");
-        let mut dl = bitswarm_download(&t, &out, free_port(), &["--peer".into(), local(port).to_string()]);
+        let mut dl = bitswarm_download(
+            &t,
+            &out,
+            free_port(),
+            &["--peer".into(), local(port).to_string()],
+        );
         let st = dl.wait_exit(Duration::from_secs(120));
-        assert!(st.success(), "bitswarm download failed: {st}\n{}", dl.tail());
+        assert!(
+            st.success(),
+            "bitswarm download failed: {st}\n{}",
+            dl.tail()
+        );
         assert_same_tree(&t.data, &out.join(&t.name));
     }
 }
@@ -46,7 +61,13 @@ fn bitswarm_seed_to_transmission() {
     require("transmission-cli", &["--version"], "transmission-cli");
     let dir = tempfile::tempdir().expect("tempdir");
     for t in torrents(dir.path()) {
-        let work = t.data.parent().expect("p").parent().expect("p").to_path_buf();
+        let work = t
+            .data
+            .parent()
+            .expect("p")
+            .parent()
+            .expect("p")
+            .to_path_buf();
         let out = work.join("out");
         std::fs::create_dir_all(&out).expect("mkdir");
         let port = free_port();

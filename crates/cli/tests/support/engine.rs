@@ -28,7 +28,9 @@ pub fn free_port() -> u16 {
     loop {
         let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
         let port = l.local_addr().expect("local addr").port();
-        if UdpSocket::bind(("127.0.0.1", port)).is_ok() && LAST.swap(port, Ordering::Relaxed) != port {
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && LAST.swap(port, Ordering::Relaxed) != port
+        {
             return port;
         }
     }
@@ -36,7 +38,11 @@ pub fn free_port() -> u16 {
 
 /// Fails the test with the package to install when a tool is missing.
 pub fn require(tool: &str, args: &[&str], package: &str) {
-    let ok = Command::new(tool).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let ok = Command::new(tool)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     assert!(
         ok.is_ok_and(|s| s.success()),
         "`{tool}` is missing or broken: install the Debian package `{package}` (apt-get install -y {package})"
@@ -66,10 +72,18 @@ impl Proc {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let (tx, rx) = mpsc::channel();
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-                       child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>)]
-            .into_iter()
-            .flatten()
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let tx = tx.clone();
             std::thread::spawn(move || {
@@ -80,7 +94,12 @@ impl Proc {
                 }
             });
         }
-        Proc { name: name.to_owned(), child, lines: rx, seen: Vec::new() }
+        Proc {
+            name: name.to_owned(),
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
     }
 
     fn drain(&mut self) {
@@ -108,7 +127,11 @@ impl Proc {
             }
         }
         self.drain();
-        panic!("{}: no line with {pat:?} within {timeout:?}; output:\n{}", self.name, self.tail());
+        panic!(
+            "{}: no line with {pat:?} within {timeout:?}; output:\n{}",
+            self.name,
+            self.tail()
+        );
     }
 
     /// Waits for the process to exit; panics (killing it) at the deadline.
@@ -125,12 +148,18 @@ impl Proc {
         }
         let _ = self.child.kill();
         self.drain();
-        panic!("{} did not finish within {timeout:?}; output:\n{}", self.name, self.tail());
+        panic!(
+            "{} did not finish within {timeout:?}; output:\n{}",
+            self.name,
+            self.tail()
+        );
     }
 
     /// Sends SIGINT (Ctrl-C).
     pub fn interrupt(&self) {
-        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
     }
 
     /// The last lines of output.
@@ -175,7 +204,13 @@ pub struct TestTorrent {
 
 /// Writes `files` (relative path, length; one file with an empty path = single-file
 /// torrent) under `dir/src/name` and the torrent as `dir/name.torrent`.
-pub fn make_torrent(dir: &Path, name: &str, files: &[(String, usize)], piece_length: u32, trackers: Vec<String>) -> TestTorrent {
+pub fn make_torrent(
+    dir: &Path,
+    name: &str,
+    files: &[(String, usize)],
+    piece_length: u32,
+    trackers: Vec<String>,
+) -> TestTorrent {
     let single = files.len() == 1 && files[0].0.is_empty();
     let src = dir.join("src");
     let data = src.join(name);
@@ -183,13 +218,23 @@ pub fn make_torrent(dir: &Path, name: &str, files: &[(String, usize)], piece_len
     let mut listed = Vec::new();
     for (i, (path, len)) in files.iter().enumerate() {
         let bytes = content(*len, i as u64 + 7);
-        let file = if single { data.clone() } else { data.join(path) };
+        let file = if single {
+            data.clone()
+        } else {
+            data.join(path)
+        };
         std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
         std::fs::write(&file, &bytes).expect("write data");
         all.extend_from_slice(&bytes);
-        listed.push((path.split('/').map(str::to_owned).collect::<Vec<_>>(), *len as u64));
+        listed.push((
+            path.split('/').map(str::to_owned).collect::<Vec<_>>(),
+            *len as u64,
+        ));
     }
-    let pieces = all.chunks(piece_length as usize).map(bitswarm_proto::sha1::digest).collect();
+    let pieces = all
+        .chunks(piece_length as usize)
+        .map(bitswarm_proto::sha1::digest)
+        .collect();
     let spec = TorrentSpec {
         name: name.to_owned(),
         single_length: single.then_some(all.len() as u64),
@@ -208,7 +253,12 @@ pub fn make_torrent(dir: &Path, name: &str, files: &[(String, usize)], piece_len
     let meta = bitswarm_proto::Metainfo::from_bytes(&bytes).expect("parse torrent");
     let torrent = dir.join(format!("{name}.torrent"));
     std::fs::write(&torrent, &bytes).expect("write torrent");
-    TestTorrent { torrent, data, name: name.to_owned(), info_hash: meta.info_hash().to_hex() }
+    TestTorrent {
+        torrent,
+        data,
+        name: name.to_owned(),
+        info_hash: meta.info_hash().to_hex(),
+    }
 }
 
 /// The multi-file layout of the interop tests: 24 files, empty and 1-byte ones among
@@ -258,29 +308,55 @@ pub fn tracker() -> (bitswarm_tracker::BlockingTracker, String, String) {
 /// `bitswarm download` with test-friendly settings.
 pub fn bitswarm_download(t: &TestTorrent, out: &Path, port: u16, extra: &[String]) -> Proc {
     let mut c = Command::new(BITSWARM);
-    c.args(["download", t.torrent.to_str().expect("utf8"), "-o", out.to_str().expect("utf8")])
-        .args(["--port", &port.to_string(), "--announce-interval", "2"])
-        .args(extra)
-        .env("RUST_LOG", "warn,bitswarm_net=info");
+    c.args([
+        "download",
+        t.torrent.to_str().expect("utf8"),
+        "-o",
+        out.to_str().expect("utf8"),
+    ])
+    .args(["--port", &port.to_string(), "--announce-interval", "2"])
+    .args(extra)
+    .env("RUST_LOG", "warn,bitswarm_net=info");
     Proc::spawn(&format!("bitswarm download :{port}"), &mut c)
 }
 
 /// `bitswarm seed`.
 pub fn bitswarm_seed(t: &TestTorrent, port: u16, extra: &[String]) -> Proc {
     let mut c = Command::new(BITSWARM);
-    c.args(["seed", t.torrent.to_str().expect("utf8"), t.data.to_str().expect("utf8")])
-        .args(["--port", &port.to_string(), "--announce-interval", "2"])
-        .args(extra)
-        .env("RUST_LOG", "warn,bitswarm_net=info");
+    c.args([
+        "seed",
+        t.torrent.to_str().expect("utf8"),
+        t.data.to_str().expect("utf8"),
+    ])
+    .args(["--port", &port.to_string(), "--announce-interval", "2"])
+    .args(extra)
+    .env("RUST_LOG", "warn,bitswarm_net=info");
     Proc::spawn(&format!("bitswarm seed :{port}"), &mut c)
 }
 
 /// The libtorrent helper; `save` is the folder holding (or receiving) the data.
-pub fn lt_peer(t: &TestTorrent, save: &Path, port: u16, seed: bool, connect: &[SocketAddr], timeout_secs: u32) -> Proc {
+pub fn lt_peer(
+    t: &TestTorrent,
+    save: &Path,
+    port: u16,
+    seed: bool,
+    connect: &[SocketAddr],
+    timeout_secs: u32,
+) -> Proc {
     let mut c = Command::new(PYTHON);
     c.arg(lt_script())
-        .args(["--torrent", t.torrent.to_str().expect("utf8"), "--save", save.to_str().expect("utf8")])
-        .args(["--port", &port.to_string(), "--timeout", &timeout_secs.to_string()]);
+        .args([
+            "--torrent",
+            t.torrent.to_str().expect("utf8"),
+            "--save",
+            save.to_str().expect("utf8"),
+        ])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--timeout",
+            &timeout_secs.to_string(),
+        ]);
     if seed {
         c.arg("--seed");
     }
@@ -356,17 +432,33 @@ pub fn transmission_config(dir: &Path, port: u16) -> PathBuf {
 
 /// `transmission-cli` on `torrent` with data folder `dir`; with `finish_marker`, a
 /// finish script creates that file when the download completes.
-pub fn transmission(t: &TestTorrent, dir: &Path, work: &Path, port: u16, finish_marker: Option<&Path>, verify: bool) -> Proc {
+pub fn transmission(
+    t: &TestTorrent,
+    dir: &Path,
+    work: &Path,
+    port: u16,
+    finish_marker: Option<&Path>,
+    verify: bool,
+) -> Proc {
     let cfg = transmission_config(work, port);
     let mut c = Command::new("transmission-cli");
-    c.args(["-w", dir.to_str().expect("utf8"), "-g", cfg.to_str().expect("utf8")])
-        .args(["-p", &port.to_string(), "-et", "-M", "-U", "-D"]);
+    c.args([
+        "-w",
+        dir.to_str().expect("utf8"),
+        "-g",
+        cfg.to_str().expect("utf8"),
+    ])
+    .args(["-p", &port.to_string(), "-et", "-M", "-U", "-D"]);
     if verify {
         c.arg("-v");
     }
     if let Some(marker) = finish_marker {
         let script = work.join(format!("finished-{port}.sh"));
-        std::fs::write(&script, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).expect("script");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\ntouch '{}'\n", marker.display()),
+        )
+        .expect("script");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
         c.args(["-f", script.to_str().expect("utf8")]);
@@ -385,7 +477,11 @@ pub fn wait_file(p: &Path, timeout: Duration, who: &mut Proc) {
         std::thread::sleep(Duration::from_millis(100));
     }
     who.drain_public();
-    panic!("{} did not finish within {timeout:?}; output:\n{}", who.name, who.tail());
+    panic!(
+        "{} did not finish within {timeout:?}; output:\n{}",
+        who.name,
+        who.tail()
+    );
 }
 
 impl Proc {
