@@ -7,9 +7,9 @@
 # Usage: scripts/bench-engine.sh [SIZE_MIB]   (default 1024; REPEAT=n runs per pair, best
 # kept, default 1; SKIP_RSS=1 skips the 10-leecher memory run; BITSWARM_BIN=path uses
 # that binary instead of building one)
-# bitswarm runs with --encryption disable (plaintext payload, as libtorrent's default
-# prefer_rc4=false gives between two libtorrents); one extra row shows bitswarm's default
-# `prefer`, where two bitswarm peers select RC4.
+# Every peer runs without protocol encryption (bitswarm --encryption disable, libtorrent
+# in/out_enc_policy disabled), so no connection waits for an MSE attempt to fail; one
+# extra row shows bitswarm's default `prefer`, where two bitswarm peers select RC4.
 # Needs: python3-libtorrent (Debian's /usr/bin/python3), bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +62,7 @@ start_seed() { # kind port -> pid in SEED_PID
   if [ "$kind" = bitswarm ]; then
     "$BIN" seed "$TMP/data.torrent" "$TMP/src/data.bin" --port "$port" --encryption "$ENC" 2>"$TMP/seed.log" &
   else
-    $PY "$LT" --torrent "$TMP/data.torrent" --save "$TMP/src" --port "$port" --seed --timeout 600 >"$TMP/seed.log" 2>&1 &
+    $PY "$LT" --torrent "$TMP/data.torrent" --save "$TMP/src" --port "$port" --seed --timeout 600 --plaintext >"$TMP/seed.log" 2>&1 &
   fi
   SEED_PID=$!
   PIDS+=("$SEED_PID")
@@ -82,7 +82,7 @@ leech() { # kind seed_port
   if [ "$kind" = bitswarm ]; then
     "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" >/dev/null 2>"$TMP/leech.log" || true
   else
-    $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 >"$TMP/leech.log" 2>&1 || true
+    $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 --plaintext >"$TMP/leech.log" 2>&1 || true
   fi
   end=$(date +%s.%N)
   cmp -s "$out/data.bin" "$TMP/src/data.bin" || {

@@ -2,7 +2,7 @@
 """A libtorrent peer for interop tests, with the loopback settings of INTEROP.md.
 
 Usage: lt_peer.py --torrent T --save DIR --port PORT [--connect HOST:PORT ...]
-                  [--seed] [--timeout SECS] [--linger SECS] [--upload-limit BYTES]
+                  [--seed] [--timeout SECS] [--linger SECS] [--plaintext] [--upload-limit BYTES]
                   [--encryption forced|enabled|disabled] [--enc-level rc4|plaintext|both]
 
 As a leecher (default) it exits 0 once the download is complete and checked, 1 on
@@ -28,6 +28,8 @@ def main():
     p.add_argument('--timeout', type=float, default=120.0)
     p.add_argument('--linger', type=float, default=0.0,
                    help='leecher: keep seeding this long after completion')
+    p.add_argument('--plaintext', action='store_true',
+                   help='no protocol encryption (MSE/PE) in either direction')
     p.add_argument('--upload-limit', type=int, default=0,
                    help='upload cap in bytes/s (0: unlimited)')
     p.add_argument('--encryption', choices=['forced', 'enabled', 'disabled'],
@@ -50,6 +52,10 @@ def main():
         | lt.alert.category_t.peer_notification
         | lt.alert.category_t.status_notification,
     }
+    if a.plaintext:
+        # enc_policy: 0 forced, 1 enabled, 2 disabled
+        settings['out_enc_policy'] = 2
+        settings['in_enc_policy'] = 2
     s = lt.session(settings)
     if a.upload_limit:
         # Loopback peers are in libtorrent's local peer class, which has no rate limit:
