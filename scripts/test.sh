@@ -1,27 +1,34 @@
 #!/usr/bin/env bash
 # The whole test suite, as README.md names it and CI runs it:
-# install what the tests need, check formatting and lints, run the fuzz smoke, the course
-# tests under mpirun, and finally every Rust test with cargo-nextest.
-set -euo pipefail
+# install what the tests need, check formatting and lints, run the fuzz smoke, the MPI
+# suites under mpirun, and finally every Rust test with cargo-nextest. A failing step does
+# not hide the others: each runs, and the script fails at the end if any failed.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh || { echo "test.sh: installing dependencies failed"; exit 1; }
 
-echo "== cargo fmt --check"
-cargo fmt --all -- --check
+failed=()
+step() {
+  local name="$1"; shift
+  echo "== $name"
+  if ! "$@"; then
+    echo "== FAILED: $name"
+    failed+=("$name")
+  fi
+}
 
-echo "== cargo clippy (all targets, all features)"
-cargo clippy --workspace --all-targets --all-features -- -D warnings
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy (all targets, all features)" \
+  cargo clippy --workspace --all-targets --all-features -- -D warnings
+step "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SECONDS:-8}" bash scripts/fuzz-smoke.sh
+for s in scripts/test-tema-mpi.sh scripts/test-parallel-mpi.sh scripts/test-swarm-mpi.sh; do
+  [ -f "$s" ] && step "$s (mpirun)" bash "$s"
+done
+step "cargo nextest (workspace)" cargo nextest run --workspace --no-fail-fast
 
-if [ -x scripts/fuzz-smoke.sh ] || [ -f scripts/fuzz-smoke.sh ]; then
-  echo "== fuzz smoke"
-  FUZZ_SECONDS="${FUZZ_SECONDS:-10}" bash scripts/fuzz-smoke.sh
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "test.sh: failed steps: ${failed[*]}"
+  exit 1
 fi
-
-if [ -f scripts/test-tema-mpi.sh ]; then
-  echo "== course tests under mpirun"
-  bash scripts/test-tema-mpi.sh
-fi
-
-echo "== cargo nextest (workspace)"
-cargo nextest run --workspace --no-fail-fast
+echo "test.sh: every step passed"
