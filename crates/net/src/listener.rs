@@ -17,8 +17,13 @@ use crate::torrent::TorrentCommand;
 /// inserts, never across `.await`.
 pub type Routes = Arc<Mutex<HashMap<[u8; 20], mpsc::Sender<TorrentCommand>>>>;
 
+/// Most handshakes in progress at once: a flood of idle connections costs at most this
+/// many tasks and sockets (each lives until its handshake timeout).
+const MAX_PENDING_HANDSHAKES: usize = 256;
+
 /// Accepts connections until the listener task is aborted.
 pub async fn run_listener(listener: TcpListener, routes: Routes, encryption: Arc<Encryption>) {
+    let pending = Arc::new(tokio::sync::Semaphore::new(MAX_PENDING_HANDSHAKES));
     loop {
         let (stream, addr) = match listener.accept().await {
             Ok(x) => x,
@@ -28,9 +33,14 @@ pub async fn run_listener(listener: TcpListener, routes: Routes, encryption: Arc
                 continue;
             }
         };
+        let Ok(permit) = pending.clone().try_acquire_owned() else {
+            debug!(peer = %addr, "too many handshakes in progress: dropping connection");
+            continue;
+        };
         let routes = routes.clone();
         let encryption = encryption.clone();
         tokio::spawn(async move {
+            let _permit = permit;
             let served = || match routes.lock() {
                 Ok(r) => r.keys().copied().collect(),
                 Err(_) => Vec::new(),
