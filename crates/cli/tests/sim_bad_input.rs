@@ -144,6 +144,9 @@ fn a_failing_rank_aborts_the_whole_job() {
     let out = run_sim(tmp.path(), &["--ranks", "4"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("cannot write") && stderr.contains("client3_file1"), "{stderr}");
+    assert!(
+        stderr.contains("cannot write") && stderr.contains("client3_file1"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
