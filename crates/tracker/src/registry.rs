@@ -11,8 +11,10 @@
 //!   a peer list, so it can join the swarm, it is just not handed to others until room frees.
 //! - Empty torrents are dropped by [`Registry::expire`] (their `downloaded` count with them).
 //!
-//! A completed download is counted once per peer: on event `completed`, or when a peer
-//! stored as a leecher announces `left=0` (with any event, `stopped` included).
+//! A completed download is counted once per peer (peer id, IP) and torrent: on event
+//! `completed`, or when a peer stored as a leecher announces `left=0` (with any event,
+//! `stopped` included). The torrent remembers who was counted, so a peer that stops and
+//! announces again (or whose `completed` arrives after its `stopped`) is not counted twice.
 //!
 //! Peers are identified by (peer id, IP). IPv4 and IPv6 peers of a torrent live in separate
 //! swarms and an announce is answered with peers of its own address family (BEP 7: a
@@ -24,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::fast_hash::FastMap;
+use crate::fast_hash::{FastHashBuilder, FastMap};
 use crate::swarm::{Peer, PeerKey, PeerSample, Swarm, Upsert};
 use crate::types::{InfoHash, PeerId};
 
@@ -184,6 +186,8 @@ struct Torrent {
     v4: Swarm,
     v6: Swarm,
     completed: u32,
+    /// The peers counted in `completed` (kept after they leave the swarm).
+    counted: HashSet<PeerKey, FastHashBuilder>,
 }
 
 impl Default for Torrent {
@@ -192,6 +196,7 @@ impl Default for Torrent {
             v4: Swarm::default(),
             v6: Swarm::ipv6(),
             completed: 0,
+            counted: HashSet::default(),
         }
     }
 }
@@ -363,7 +368,7 @@ impl Registry {
                 self.seeders -= usize::from(was_seeder);
                 // A leecher that leaves finished (aria2c with --seed-time=0 sends only
                 // `stopped` with left=0, never `completed`).
-                if !was_seeder && seeder && !old.counted_complete {
+                if !was_seeder && seeder && !old.counted_complete && torrent.counted.insert(key) {
                     torrent.completed = torrent.completed.saturating_add(1);
                 }
             }
@@ -378,7 +383,7 @@ impl Registry {
                     !counted && (req.event == Event::Completed || (!was_seeder && seeder))
                 }
                 None => req.event == Event::Completed,
-            };
+            } && !torrent.counted.contains(&key);
             let peer = Peer {
                 key,
                 port: req.addr.port(),
@@ -397,6 +402,7 @@ impl Registry {
                 None => self.peers_refused += 1,
             }
             if count_complete {
+                torrent.counted.insert(key);
                 torrent.completed = torrent.completed.saturating_add(1);
             }
             let want = req

@@ -245,3 +245,41 @@ fn leecher_leaving_finished_counts_as_completed_once() {
         .unwrap();
     assert_eq!(r.totals().completed, 2);
 }
+
+#[test]
+fn a_peer_is_counted_once_across_stopped_and_started() {
+    let mut r = Registry::new(small(), None);
+    let mut rng = StdRng::seed_from_u64(1);
+    let t = Instant::now();
+    let downloaded = |r: &Registry| r.scrape(&[InfoHash([1; 20])])[0].downloaded;
+    r.announce(&req(1, 1, 0, Event::Started), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 9, Event::Started), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 0, Event::Completed), t, &mut rng)
+        .unwrap();
+    assert_eq!(downloaded(&r), 1);
+    r.announce(&req(1, 2, 0, Event::Stopped), t, &mut rng)
+        .unwrap();
+    // Back as a leecher (new session), finishing again, leaving with left=0.
+    r.announce(&req(1, 2, 9, Event::Started), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 0, Event::Completed), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 0, Event::Stopped), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 9, Event::Started), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 2, 0, Event::Stopped), t, &mut rng)
+        .unwrap();
+    assert_eq!(downloaded(&r), 1);
+    // `stopped` with left=0 overtaking `completed` (reordered UDP or parallel HTTP).
+    r.announce(&req(1, 3, 9, Event::Started), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 3, 0, Event::Stopped), t, &mut rng)
+        .unwrap();
+    r.announce(&req(1, 3, 0, Event::Completed), t, &mut rng)
+        .unwrap();
+    assert_eq!(downloaded(&r), 2);
+    assert_eq!(r.totals().completed, 2);
+}
