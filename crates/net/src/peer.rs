@@ -42,6 +42,10 @@ pub struct Peer {
     pub pending_uploads: VecDeque<BlockInfo>,
     /// Bytes being read from disk for it.
     pub reading: usize,
+    /// The peer's id for `ut_metadata` (BEP 9), from its extension handshake.
+    pub ut_metadata: Option<u8>,
+    /// Its metadata request budget.
+    pub metadata_budget: crate::metadata_serve::MetadataBudget,
 }
 
 impl Peer {
@@ -69,6 +73,8 @@ impl Peer {
             up: RateMeter::new(now),
             pending_uploads: VecDeque::new(),
             reading: 0,
+            ut_metadata: None,
+            metadata_budget: crate::metadata_serve::MetadataBudget::new(now),
         }
     }
 

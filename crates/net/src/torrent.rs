@@ -162,6 +162,8 @@ pub(crate) struct Torrent {
     pub wanted_bytes: u64,
     /// Cooperative downloading, once asked for (`cooperation.rs`).
     pub coop: Option<crate::cooperation::CoopState>,
+    /// The info dictionary's bytes, served to peers (BEP 9, `metadata_serve.rs`).
+    pub raw_info: Bytes,
 }
 
 /// Channels the driver task runs on.
@@ -320,6 +322,7 @@ impl Torrent {
             announcer,
             wanted_bytes,
             coop: None,
+            raw_info: Bytes::copy_from_slice(setup.metainfo.raw_info()),
             setup,
         })
     }

@@ -8,12 +8,13 @@ use bitswarm_engine::{
     CloseReason, Fault, PeerKey, PeerSession, PickFor, RequestQueueConfig, Role, SessionConfig,
     SessionEvent,
 };
-use bitswarm_wire::{allowed_fast_set, ExtensionHandshake};
+use bitswarm_wire::{allowed_fast_set, ExtensionHandshake, UT_METADATA};
 use bytes::Bytes;
 use tracing::{debug, info};
 
 use crate::connection::{spawn_connection, Socket};
 use crate::encryption::PeerStream;
+use crate::metadata_serve::UT_METADATA_ID;
 use crate::peer::{push_hint, Peer};
 use crate::torrent::Torrent;
 
@@ -35,6 +36,8 @@ impl Torrent {
             port: Some(self.setup.listen.port()),
             reqq: Some(reqq),
             yourip: peer_ip,
+            m: [(UT_METADATA.to_owned(), UT_METADATA_ID)].into(),
+            metadata_size: Some(self.raw_info.len() as u64),
             ..ExtensionHandshake::default()
         });
         // Keep enough requests in flight from the first second on (the adaptive depth
@@ -231,9 +234,13 @@ impl Torrent {
                     push_hint(&mut p.suggested, piece, 32);
                 }
             }
+            SessionEvent::Extended { id, payload } if id == UT_METADATA_ID => {
+                self.on_metadata_message(key, payload, now)
+            }
             SessionEvent::DhtPort(_) | SessionEvent::Extended { .. } => {}
             SessionEvent::ExtensionHandshake(h) => {
                 if let Some(p) = self.peers.get_mut(&key) {
+                    p.ut_metadata = h.id_of(UT_METADATA);
                     p.client = h.client.map(|c| c.chars().take(64).collect());
                 }
             }
