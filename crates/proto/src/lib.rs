@@ -20,6 +20,7 @@ pub mod geometry;
 pub mod id;
 pub mod magnet;
 pub mod metainfo;
+pub mod metainfo_from_info;
 pub mod path;
 pub mod sha1;
 
