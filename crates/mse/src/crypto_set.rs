@@ -22,16 +22,19 @@ impl CryptoSet {
         CryptoSet(self.0 & other.0)
     }
 
-    /// What a responder allowing `self` selects from a peer's `provided`: RC4 when both
-    /// sides have it, else plaintext, else nothing.
-    pub fn select_from(self, provided: CryptoSet) -> Option<CryptoSet> {
+    /// What a responder allowing `self` selects from a peer's `provided`. When both
+    /// methods are common, `prefer_rc4` decides: `false` (libtorrent's default) selects
+    /// plaintext (only the handshake is obfuscated), `true` selects RC4. Otherwise the
+    /// one common method, else nothing.
+    pub fn select_from(self, provided: CryptoSet, prefer_rc4: bool) -> Option<CryptoSet> {
         let common = self.intersect(provided);
-        if common.contains(CryptoSet::RC4) {
-            Some(CryptoSet::RC4)
-        } else if common.contains(CryptoSet::PLAINTEXT) {
-            Some(CryptoSet::PLAINTEXT)
-        } else {
-            None
+        let rc4 = common.contains(CryptoSet::RC4);
+        let plain = common.contains(CryptoSet::PLAINTEXT);
+        match (rc4, plain) {
+            (true, true) if prefer_rc4 => Some(CryptoSet::RC4),
+            (_, true) => Some(CryptoSet::PLAINTEXT),
+            (true, false) => Some(CryptoSet::RC4),
+            (false, false) => None,
         }
     }
 }

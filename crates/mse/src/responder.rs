@@ -52,6 +52,7 @@ pub struct Responder {
     keys: KeyPair,
     info_hashes: Vec<[u8; 20]>,
     allowed: CryptoSet,
+    prefer_rc4: bool,
     pad_b: Vec<u8>,
     pad_d: Vec<u8>,
     skey: [u8; 20],
@@ -63,6 +64,7 @@ impl std::fmt::Debug for Responder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Responder")
             .field("allowed", &self.allowed)
+            .field("prefer_rc4", &self.prefer_rc4)
             .field("buffered", &self.inbuf.len())
             .finish_non_exhaustive()
     }
@@ -70,19 +72,27 @@ impl std::fmt::Debug for Responder {
 
 impl Responder {
     /// Waits for a handshake for one of `info_hashes`, accepting the methods in
-    /// `allowed` (RC4 is selected when both sides have it).
+    /// `allowed`. When the peer offers both plaintext and RC4 and both are allowed,
+    /// plaintext is selected (libtorrent's default) unless [`Responder::prefer_rc4`].
     pub fn new(rng: &mut impl RngCore, info_hashes: Vec<[u8; 20]>, allowed: CryptoSet) -> Self {
         Responder {
             state: State::AwaitYa,
             keys: KeyPair::generate(rng),
             info_hashes,
             allowed,
+            prefer_rc4: false,
             pad_b: random_pad(rng),
             pad_d: random_pad(rng),
             skey: [0; 20],
             inbuf: Vec::new(),
             out: Vec::new(),
         }
+    }
+
+    /// Whether RC4 is selected over plaintext when both are common (default `false`).
+    pub fn prefer_rc4(mut self, prefer_rc4: bool) -> Self {
+        self.prefer_rc4 = prefer_rc4;
+        self
     }
 
     /// Bytes to send now (empty: nothing).
@@ -204,13 +214,12 @@ impl Responder {
                     }
                     let mut ia: Vec<u8> = self.inbuf.drain(..len).collect();
                     c.dec.apply(&mut ia);
-                    let select =
-                        self.allowed
-                            .select_from(provide)
-                            .ok_or(MseError::NoCommonMethod {
-                                provided: provide.0,
-                                allowed: self.allowed.0,
-                            })?;
+                    let select = self.allowed.select_from(provide, self.prefer_rc4).ok_or(
+                        MseError::NoCommonMethod {
+                            provided: provide.0,
+                            allowed: self.allowed.0,
+                        },
+                    )?;
                     return Ok(Status::Established(Box::new(self.finish(c, select, ia))));
                 }
                 State::Over => return Err(MseError::Finished),

@@ -66,7 +66,9 @@ fn run(
 fn every_crypto_choice_with_random_padding_and_split_reads() {
     let cases = [
         (CryptoSet::RC4, CryptoSet::BOTH, CryptoSet::RC4),
-        (CryptoSet::BOTH, CryptoSet::BOTH, CryptoSet::RC4),
+        // Both offered, both allowed: plaintext (libtorrent's default).
+        (CryptoSet::BOTH, CryptoSet::BOTH, CryptoSet::PLAINTEXT),
+        (CryptoSet::BOTH, CryptoSet::RC4, CryptoSet::RC4),
         (CryptoSet::PLAINTEXT, CryptoSet::BOTH, CryptoSet::PLAINTEXT),
         (CryptoSet::BOTH, CryptoSet::PLAINTEXT, CryptoSet::PLAINTEXT),
         (CryptoSet::RC4, CryptoSet::RC4, CryptoSet::RC4),
@@ -94,6 +96,50 @@ fn every_crypto_choice_with_random_padding_and_split_reads() {
             }
         }
     }
+}
+
+#[test]
+fn prefer_selects_plaintext_when_offered_both_and_require_selects_rc4() {
+    let b = CryptoSet::BOTH;
+    // prefer (allowed both, no RC4 preference): plaintext for the payload.
+    assert_eq!(b.select_from(b, false), Some(CryptoSet::PLAINTEXT));
+    // require (allowed RC4 only): RC4, whatever the preference.
+    assert_eq!(CryptoSet::RC4.select_from(b, false), Some(CryptoSet::RC4));
+    assert_eq!(CryptoSet::RC4.select_from(b, true), Some(CryptoSet::RC4));
+    assert_eq!(
+        CryptoSet::RC4.select_from(CryptoSet::PLAINTEXT, false),
+        None
+    );
+    // An explicit RC4 preference picks RC4 from both.
+    assert_eq!(b.select_from(b, true), Some(CryptoSet::RC4));
+    // One common method is selected either way.
+    assert_eq!(b.select_from(CryptoSet::RC4, false), Some(CryptoSet::RC4));
+    assert_eq!(
+        b.select_from(CryptoSet::PLAINTEXT, true),
+        Some(CryptoSet::PLAINTEXT)
+    );
+}
+
+#[test]
+fn responder_preferring_rc4_selects_it_from_both() {
+    let mut rng = StdRng::seed_from_u64(41);
+    let mut a = Initiator::new(&mut rng, IH, CryptoSet::BOTH, vec![]);
+    let mut b = Responder::new(&mut rng, vec![IH], CryptoSet::BOTH).prefer_rc4(true);
+    let (mut ea, mut eb) = (None, None);
+    for _ in 0..10 {
+        let to_b = a.poll_transmit();
+        if eb.is_none() && !to_b.is_empty() {
+            eb = feed_split(&mut rng, &to_b, |d| b.handle_bytes(d)).expect("responder");
+        }
+        let to_a = b.poll_transmit();
+        if ea.is_none() && !to_a.is_empty() {
+            ea = feed_split(&mut rng, &to_a, |d| a.handle_bytes(d)).expect("initiator");
+        }
+    }
+    let (ea, eb) = (ea.expect("initiator done"), eb.expect("responder done"));
+    assert_eq!(ea.method, CryptoSet::RC4);
+    assert_eq!(eb.method, CryptoSet::RC4);
+    assert!(ea.cipher.is_some() && eb.cipher.is_some());
 }
 
 #[test]

@@ -31,8 +31,9 @@ const MAX_REMEMBERED: usize = 4096;
 /// Whether connections are encrypted (MSE/PE).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EncryptionPolicy {
-    /// Dial with MSE and fall back to plaintext; accept both (RC4 selected when the
-    /// peer offers it).
+    /// Dial with MSE (offering plaintext and RC4) and fall back to plaintext; accept
+    /// both. As libtorrent's default, a peer offering both gets plaintext for the
+    /// payload (the handshake is still obfuscated).
     #[default]
     Prefer,
     /// MSE with RC4 only, in both directions; plaintext peers are refused.
@@ -49,6 +50,12 @@ impl EncryptionPolicy {
             EncryptionPolicy::Require => Some(CryptoSet::RC4),
             EncryptionPolicy::Disable => None,
         }
+    }
+
+    /// Whether an answering side selects RC4 over plaintext when the peer offers both:
+    /// only under `require` (which allows RC4 alone anyway).
+    pub fn prefer_rc4(self) -> bool {
+        matches!(self, EncryptionPolicy::Require)
     }
 }
 
@@ -171,7 +178,8 @@ pub async fn accept(
             "encrypted handshake refused (encryption disabled)",
         ));
     };
-    let mut responder = Responder::new(&mut rand::thread_rng(), info_hashes(), allowed);
+    let mut responder = Responder::new(&mut rand::thread_rng(), info_hashes(), allowed)
+        .prefer_rc4(enc.policy.prefer_rc4());
     let status = responder.handle_bytes(&first)?;
     let mut est = drive(&mut stream, status, &mut responder).await?;
     let mut plain = std::mem::take(&mut est.initial_payload);
