@@ -37,6 +37,7 @@ pub mod encryption;
 pub mod error;
 pub mod handle;
 pub mod listener;
+pub mod magnet;
 pub mod metadata_fetch;
 mod metadata_serve;
 mod peer;

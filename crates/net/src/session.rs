@@ -23,13 +23,13 @@ use crate::torrent::{run_torrent, TorrentChannels, TorrentSetup};
 
 /// A BitTorrent session: listens on one port and runs any number of torrents.
 pub struct Session {
-    config: SessionConfig,
+    pub(crate) config: SessionConfig,
     peer_id: PeerId,
     local_addr: SocketAddr,
-    limiters: Limiters,
+    pub(crate) limiters: Limiters,
     hash_pool: Arc<HashPool>,
     routes: Routes,
-    encryption: Arc<Encryption>,
+    pub(crate) encryption: Arc<Encryption>,
     handles: Mutex<Vec<TorrentHandle>>,
     listener: tokio::task::JoinHandle<()>,
 }

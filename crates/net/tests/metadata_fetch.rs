@@ -1,0 +1,208 @@
+//! Magnet links in process: the metadata is fetched from a bitswarm seed (BEP 9) and
+//! the download completes; a peer serving metadata with the wrong hash is refused while
+//! an honest seed supplies it; a `metadata_size` over 16 MiB is refused.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bitswarm_net::magnet::MagnetError;
+use bitswarm_net::AddTorrent;
+use bitswarm_proto::{InfoHash, Magnet};
+use bitswarm_wire::metadata::METADATA_PIECE_LEN;
+use bitswarm_wire::{
+    ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, MetadataMessage, Reserved,
+    HANDSHAKE_LEN, UT_METADATA,
+};
+use bytes::{Bytes, BytesMut};
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A peer that advertises `size` bytes of metadata and answers every request with
+/// zeros (so the whole never hashes to the info-hash).
+async fn lying_peer(info_hash: [u8; 20], size: u64) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((s, _)) = l.accept().await else { return };
+            tokio::spawn(serve_lies(s, info_hash, size));
+        }
+    });
+    addr
+}
+
+async fn serve_lies(mut s: TcpStream, info_hash: [u8; 20], size: u64) {
+    let mut hs = [0u8; HANDSHAKE_LEN];
+    // Plaintext only: an MSE handshake is refused, the dialler falls back.
+    if s.read_exact(&mut hs[..20]).await.is_err() || &hs[..20] != b"\x13BitTorrent protocol" {
+        return;
+    }
+    if s.read_exact(&mut hs[20..]).await.is_err() {
+        return;
+    }
+    let reserved = Reserved::NONE.with_extension_protocol(true);
+    let mut out = BytesMut::new();
+    out.extend_from_slice(&Handshake::new(reserved, info_hash, *b"-XX0001-lyingpeer!!!").encode());
+    ExtensionHandshake {
+        m: [(UT_METADATA.to_owned(), 3)].into(),
+        metadata_size: Some(size),
+        ..ExtensionHandshake::default()
+    }
+    .to_message()
+    .encode(&mut out);
+    if s.write_all(&out).await.is_err() {
+        return;
+    }
+    let dec = MessageDecoder::new(Limits::default());
+    let mut buf = BytesMut::new();
+    let mut their = None;
+    loop {
+        match s.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let mut out = BytesMut::new();
+        while let Ok(Some(msg)) = dec.decode(&mut buf) {
+            let Message::Extended { id, payload } = msg else {
+                continue;
+            };
+            if id == 0 {
+                their = ExtensionHandshake::decode(&payload)
+                    .ok()
+                    .and_then(|h| h.id_of(UT_METADATA));
+                continue;
+            }
+            let (Some(their), Ok(MetadataMessage::Request { piece })) =
+                (their, MetadataMessage::decode(&payload))
+            else {
+                continue;
+            };
+            let start = piece as u64 * METADATA_PIECE_LEN as u64;
+            let len = size.saturating_sub(start).min(METADATA_PIECE_LEN as u64) as usize;
+            Message::Extended {
+                id: their,
+                payload: Bytes::from(
+                    MetadataMessage::Data {
+                        piece,
+                        total_size: size,
+                        data: Bytes::from(vec![0u8; len]),
+                    }
+                    .encode(),
+                ),
+            }
+            .encode(&mut out);
+        }
+        if s.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A TCP proxy to `to` that waits `delay` before connecting: a peer that answers late.
+async fn slow_proxy(to: SocketAddr, delay: Duration) -> SocketAddr {
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut a, _)) = l.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Ok(mut b) = TcpStream::connect(to).await {
+                    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn magnet_for(info_hash: InfoHash, peers: &[SocketAddr]) -> Magnet {
+    let mut m = Magnet::new(info_hash);
+    m.peers = peers.iter().map(|a| a.to_string()).collect();
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn magnet_download_from_a_bitswarm_seed() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, data) = make_torrent(
+        dir.path(),
+        "m",
+        &[("a.bin", 300_000), ("sub/b.bin", 70_000)],
+        32 * 1024,
+        vec![],
+    );
+    let seed = session().await;
+    let _sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let leech = session().await;
+    let out = dir.path().join("out");
+    let magnet = magnet_for(meta.info_hash(), &[addr_of(&seed)]);
+    let (h, fetched) = leech.add_magnet(&magnet, &out, &[], TIMEOUT).await.unwrap();
+    assert_eq!(fetched.metainfo.info_hash(), meta.info_hash());
+    assert_eq!(
+        bitswarm_proto::Metainfo::from_bytes(&fetched.torrent_bytes)
+            .unwrap()
+            .info_hash(),
+        meta.info_hash()
+    );
+    assert!(fetched.refused.is_empty());
+    tokio::time::timeout(TIMEOUT, h.wait_complete())
+        .await
+        .expect("timed out")
+        .unwrap();
+    assert_same_tree(&data, &out.join("m"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_metadata_is_refused_and_the_honest_seed_supplies_it() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, data) = make_torrent(dir.path(), "w.bin", &[("", 100_000)], 16 * 1024, vec![]);
+    let seed = session().await;
+    let _sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let size = meta.raw_info().len() as u64;
+    let liar = lying_peer(meta.info_hash().0, size).await;
+    let leech = session().await;
+    // The seed answers a second late: the liar gets the requests first.
+    let late_seed = slow_proxy(addr_of(&seed), Duration::from_secs(1)).await;
+    let magnet = magnet_for(meta.info_hash(), &[liar]);
+    let fetched = leech
+        .fetch_metadata(&magnet, &[late_seed], TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(fetched.metainfo.info_hash(), meta.info_hash());
+    assert_eq!(fetched.refused, vec![liar]);
+    assert!(!fetched.peers.contains(&liar));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_over_16_mib_is_refused() {
+    logs();
+    let ih = InfoHash([0x42; 20]);
+    let liar = lying_peer(ih.0, (16 << 20) + 1).await;
+    let leech = session().await;
+    let err = leech
+        .fetch_metadata(&magnet_for(ih, &[liar]), &[], Duration::from_secs(3))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, MagnetError::Timeout { refused: 1, .. }),
+        "{err}"
+    );
+}
