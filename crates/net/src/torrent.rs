@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -149,6 +150,9 @@ pub(crate) struct Torrent {
     pub last_peer_check: Instant,
     pub down: RateMeter,
     pub up: RateMeter,
+    /// Upload counters of removed peers whose socket tasks may still be writing what
+    /// was queued (their payload is counted once written).
+    pub closing_uploads: Vec<Arc<AtomicU64>>,
     pub hash_failures: u64,
     pub state: TorrentState,
     pub started: Instant,
@@ -310,6 +314,7 @@ impl Torrent {
             last_peer_check: now,
             down: RateMeter::new(now),
             up: RateMeter::new(now),
+            closing_uploads: Vec::new(),
             hash_failures: 0,
             state: TorrentState::Checking,
             started: now,
@@ -367,6 +372,11 @@ impl Torrent {
             return;
         };
         p.flush();
+        let written = p.conn.take_uploaded();
+        if written > 0 {
+            self.up.record(written, Instant::now());
+        }
+        self.closing_uploads.push(p.conn.uploaded_counter());
         if p.counted_as_seed {
             self.picker.seed_left(key);
         } else if p.counted {

@@ -2,6 +2,8 @@
 //! choking, dialling, the peer check with bans, resume data) and statistics.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitswarm_engine::{ChokerPeer, PeerKey};
@@ -113,6 +115,7 @@ impl Torrent {
     pub(crate) fn on_tick(&mut self) {
         let now = Instant::now();
         self.coop_tick(now);
+        self.collect_closing_uploads(now);
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for k in &keys {
             self.peer_timeout(*k, now);
@@ -274,6 +277,20 @@ impl Torrent {
     }
 
     /// Publishes a statistics snapshot.
+    /// Counts what removed peers' socket tasks wrote since; forgets the finished ones.
+    fn collect_closing_uploads(&mut self, now: Instant) {
+        let mut written = 0;
+        self.closing_uploads.retain(|c| {
+            // Finished first, then taken: a finished task wrote nothing after the take.
+            let finished = Arc::strong_count(c) == 1;
+            written += c.swap(0, Ordering::AcqRel);
+            !finished
+        });
+        if written > 0 {
+            self.up.record(written, now);
+        }
+    }
+
     pub(crate) fn publish_stats(&mut self) {
         let now = Instant::now();
         let wanted = self.picker.wanted();

@@ -11,7 +11,7 @@ use bitswarm_wire::BlockInfo;
 use bytes::{Bytes, BytesMut};
 use tracing::{info, warn};
 
-use crate::connection::UPLOAD_BACKLOG_LIMIT;
+use crate::connection::{OutBuf, UPLOAD_BACKLOG_LIMIT};
 use crate::stats::TorrentState;
 use crate::torrent::{Internal, Torrent};
 
@@ -227,6 +227,12 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
+        let written = p.conn.take_uploaded();
+        if written > 0 {
+            let now = Instant::now();
+            p.up.record(written, now);
+            self.up.record(written, now);
+        }
         while !p.pending_uploads.is_empty() && p.conn.backlog() + p.reading < UPLOAD_BACKLOG_LIMIT {
             let n = p.pending_uploads.len().min(READ_BATCH);
             let batch: Vec<BlockInfo> = p.pending_uploads.drain(..n).collect();
@@ -261,15 +267,22 @@ impl Torrent {
             return;
         };
         p.reading = p.reading.saturating_sub(bytes);
-        let mut sent = 0u64;
+        // The blocks go out now, tagged as payload: the connection task counts them as
+        // uploaded once written (not here, where they are only queued).
+        let mut out = Vec::new();
         for (b, data) in blocks {
-            let len = data.len() as u64;
+            let (ptr, len) = (data.as_ptr(), data.len());
             if p.session.send_block(b, data, now) {
-                sent += len;
+                while let Some(buf) = p.session.poll_transmit() {
+                    out.push(if buf.as_ptr() == ptr && buf.len() == len {
+                        OutBuf::payload(buf)
+                    } else {
+                        OutBuf::protocol(buf)
+                    });
+                }
             }
         }
-        p.up.record(sent, now);
-        self.up.record(sent, now);
+        p.conn.send_payload(out);
         self.serve_uploads(key);
         self.touch(key);
     }
