@@ -14,10 +14,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use bitswarm_net::magnet::FetchedMetadata;
 use bitswarm_net::{
     parse_rate, AddTorrent, DataLocation, EncryptionPolicy, Session, SessionConfig, TorrentHandle,
     TorrentState, TorrentStats,
 };
+use bitswarm_proto::{Magnet, Metainfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::exit::Failure;
@@ -25,10 +27,16 @@ use crate::exit::Failure;
 /// Arguments of `bitswarm download`.
 #[derive(clap::Args, Debug)]
 pub struct DownloadArgs {
-    /// The .torrent file to download (magnet links need metadata exchange, not
-    /// implemented yet).
-    #[arg(value_name = "TORRENT")]
+    /// The .torrent file or magnet link to download (a magnet's metadata is fetched
+    /// from its `x.pe` peers, --peer addresses and its `tr` trackers, BEP 9).
+    #[arg(value_name = "TORRENT|MAGNET")]
     pub torrent: String,
+    /// Magnet links: also write the fetched .torrent file here.
+    #[arg(long, value_name = "FILE")]
+    pub save_torrent: Option<PathBuf>,
+    /// Magnet links: seconds to wait for the metadata.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub metadata_timeout: u64,
     /// Folder to download into (created if missing); resume data goes to
     /// DIR/.bitswarm/.
     #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
@@ -105,21 +113,31 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
     if super::download_workers::wanted(&args) {
         return super::download_workers::run(args);
     }
-    if args.torrent.starts_with("magnet:") {
-        return Err(Failure {
+    let magnet = if is_magnet(&args.torrent) {
+        Some(Magnet::parse(&args.torrent).map_err(|e| Failure {
             code: 2,
-            message: "magnet links need metadata exchange (not implemented yet); download the .torrent file instead".into(),
+            message: format!("invalid magnet link: {e}"),
+        })?)
+    } else {
+        None
+    };
+    if let Some(m) = &magnet {
+        if m.peer_addrs().is_empty() && m.trackers.is_empty() && args.peers.is_empty() {
+            return Err(Failure {
+                code: 2,
+                message: "the magnet link names no peer (x.pe=) or tracker (tr=) and no --peer was given: metadata exchange needs one (the DHT is not used for magnets yet)".into(),
+            }
+            .into());
         }
-        .into());
     }
-    let meta = crate::torrent_file::load(Path::new(&args.torrent))?;
-    let count = meta.files().len();
-    if let Some(bad) = args.only.iter().find(|i| **i >= count) {
-        bail!(
-            "--only {bad}: the torrent has {count} files (indexes 0 to {})",
-            count.saturating_sub(1)
-        );
-    }
+    let meta = match &magnet {
+        Some(_) => None,
+        None => {
+            let meta = crate::torrent_file::load(Path::new(&args.torrent))?;
+            check_only(&args.only, meta.files().len())?;
+            Some(meta)
+        }
+    };
     init_logging();
     let config = SessionConfig {
         listen: SocketAddr::from(([0, 0, 0, 0], args.port)),
@@ -133,24 +151,91 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
         ..SessionConfig::default()
     };
-    let add = AddTorrent {
-        metainfo: Arc::new(meta),
+    let add = |metainfo: Arc<Metainfo>, extra_peers: Vec<SocketAddr>| AddTorrent {
+        metainfo,
         location: DataLocation::SaveDir(args.output.clone()),
         only_files: (!args.only.is_empty()).then(|| args.only.clone()),
         seed_after: args.seed,
-        extra_peers: args.peers.clone(),
+        extra_peers,
         recheck: args.recheck,
         no_trackers: false,
     };
-    runtime()?.block_on(download(config, add, args.seed))
+    runtime()?.block_on(async {
+        let session = Session::new(config).await?;
+        eprintln!(
+            "bitswarm: listening on port {}",
+            session.local_addr().port()
+        );
+        let add = match (meta, &magnet) {
+            (Some(meta), _) => add(Arc::new(meta), args.peers.clone()),
+            (None, Some(magnet)) => {
+                let fetched = match fetch_magnet(&session, magnet, &args).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        session.shutdown().await;
+                        return Err(e);
+                    }
+                };
+                let mut peers = fetched.peers;
+                peers.extend(args.peers.iter().filter(|p| !fetched.refused.contains(p)));
+                add(fetched.metainfo, peers)
+            }
+            (None, None) => bail!("nothing to download"),
+        };
+        download(session, add, args.seed).await
+    })
 }
 
-async fn download(config: SessionConfig, add: AddTorrent, seed: bool) -> anyhow::Result<ExitCode> {
-    let session = Session::new(config).await?;
+fn is_magnet(s: &str) -> bool {
+    s.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("magnet:"))
+}
+
+fn check_only(only: &[usize], count: usize) -> anyhow::Result<()> {
+    if let Some(bad) = only.iter().find(|i| **i >= count) {
+        bail!(
+            "--only {bad}: the torrent has {count} files (indexes 0 to {})",
+            count.saturating_sub(1)
+        );
+    }
+    Ok(())
+}
+
+/// Fetches a magnet link's metadata (BEP 9), writes --save-torrent, checks --only.
+async fn fetch_magnet(
+    session: &Session,
+    magnet: &Magnet,
+    args: &DownloadArgs,
+) -> anyhow::Result<FetchedMetadata> {
     eprintln!(
-        "bitswarm: listening on port {}",
-        session.local_addr().port()
+        "bitswarm: fetching metadata for {}",
+        magnet.info_hash.to_hex()
     );
+    let timeout = Duration::from_secs(args.metadata_timeout.max(1));
+    let fetched = session
+        .fetch_metadata(magnet, &args.peers, timeout)
+        .await
+        .map_err(|e| Failure {
+            code: 1,
+            message: e.to_string(),
+        })?;
+    for p in &fetched.refused {
+        eprintln!("bitswarm: refused metadata from {p}");
+    }
+    eprintln!(
+        "bitswarm: metadata fetched: {} ({} files)",
+        fetched.metainfo.info().name(),
+        fetched.metainfo.files().len()
+    );
+    if let Some(path) = &args.save_torrent {
+        std::fs::write(path, &fetched.torrent_bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    check_only(&args.only, fetched.metainfo.files().len())?;
+    Ok(fetched)
+}
+
+async fn download(session: Session, add: AddTorrent, seed: bool) -> anyhow::Result<ExitCode> {
     let handle = session.add_torrent(add).await?;
     let bar = progress_bar(&handle.stats());
     let outcome = watch_until(&handle, &bar, !seed).await;

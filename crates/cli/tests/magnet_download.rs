@@ -1,0 +1,96 @@
+//! `bitswarm download MAGNET`: the metadata is fetched (BEP 9) from a libtorrent seed
+//! given only by `x.pe=` (no tracker) and from a bitswarm seed, the data follows and
+//! matches, and `--save-torrent` writes a .torrent with the magnet's info-hash. An
+//! invalid magnet link exits with 2.
+
+#[path = "support/engine.rs"]
+mod engine;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use engine::*;
+
+const MIB: usize = 1024 * 1024;
+
+fn magnet_download(t: &TestTorrent, peer_port: u16, out: &Path, saved: &Path) -> Proc {
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{}&dn={}&x.pe=127.0.0.1:{peer_port}",
+        t.info_hash, t.name
+    );
+    let mut c = Command::new(BITSWARM);
+    c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args(["--port", &free_port().to_string()])
+        .args(["--save-torrent", saved.to_str().expect("utf8")])
+        .args(["--metadata-timeout", "60"])
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    Proc::spawn("bitswarm download magnet", &mut c)
+}
+
+fn check_saved(t: &TestTorrent, saved: &Path) {
+    let bytes = std::fs::read(saved).expect("saved torrent");
+    let m = bitswarm_proto::Metainfo::from_bytes(&bytes).expect("valid torrent");
+    assert_eq!(m.info_hash().to_hex(), t.info_hash);
+    let original = bitswarm_proto::Metainfo::from_bytes(&std::fs::read(&t.torrent).unwrap())
+        .expect("original");
+    assert_eq!(m.raw_info(), original.raw_info());
+}
+
+#[test]
+fn magnet_from_libtorrent_seed_by_x_pe_only() {
+    require_libtorrent();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = make_torrent(dir.path(), "lt-multi", &multi_files(), 64 * 1024, vec![]);
+    let lt_port = free_port();
+    let mut seed = lt_peer(&t, &dir.path().join("src"), lt_port, true, &[], 120);
+    seed.wait_line("checked", Duration::from_secs(30));
+    let out = dir.path().join("out");
+    let saved = dir.path().join("saved.torrent");
+    let mut dl = magnet_download(&t, lt_port, &out, &saved);
+    let st = dl.wait_exit(Duration::from_secs(90));
+    assert!(
+        st.success(),
+        "bitswarm download failed: {st}\n{}",
+        dl.tail()
+    );
+    assert_same_tree(&t.data, &out.join(&t.name));
+    check_saved(&t, &saved);
+}
+
+#[test]
+fn magnet_from_bitswarm_seed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = make_torrent(
+        dir.path(),
+        "bs.bin",
+        &[(String::new(), 3 * MIB + 123)],
+        256 * 1024,
+        vec![],
+    );
+    let seed_port = free_port();
+    let mut seed = bitswarm_seed(&t, seed_port, &[]);
+    seed.wait_line("listening", Duration::from_secs(30));
+    let out = dir.path().join("out");
+    let saved = dir.path().join("saved.torrent");
+    let mut dl = magnet_download(&t, seed_port, &out, &saved);
+    let st = dl.wait_exit(Duration::from_secs(90));
+    assert!(
+        st.success(),
+        "bitswarm download failed: {st}\n{}",
+        dl.tail()
+    );
+    assert_same_tree(&t.data, &out.join(&t.name));
+    check_saved(&t, &saved);
+}
+
+#[test]
+fn invalid_magnet_exits_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let st = Command::new(BITSWARM)
+        .args(["download", "magnet:?xt=urn:btih:nothex", "-o"])
+        .arg(dir.path())
+        .status()
+        .expect("run bitswarm");
+    assert_eq!(st.code(), Some(2));
+}
