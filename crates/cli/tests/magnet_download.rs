@@ -94,3 +94,66 @@ fn invalid_magnet_exits_2() {
         .expect("run bitswarm");
     assert_eq!(st.code(), Some(2));
 }
+
+#[test]
+fn magnet_through_a_tracker_only() {
+    let (_tracker, http, _udp) = tracker();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = make_torrent(
+        dir.path(),
+        "tr.bin",
+        &[(String::new(), MIB + 7)],
+        64 * 1024,
+        vec![http.clone()],
+    );
+    let mut seed = bitswarm_seed(&t, free_port(), &[]);
+    seed.wait_line("listening", Duration::from_secs(30));
+    let out = dir.path().join("out");
+    let magnet = format!("magnet:?xt=urn:btih:{}&tr={http}", t.info_hash);
+    let mut c = Command::new(BITSWARM);
+    c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args([
+            "--port",
+            &free_port().to_string(),
+            "--announce-interval",
+            "2",
+        ])
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    let mut dl = Proc::spawn("bitswarm download magnet via tracker", &mut c);
+    let st = dl.wait_exit(Duration::from_secs(90));
+    assert!(
+        st.success(),
+        "bitswarm download failed: {st}\n{}",
+        dl.tail()
+    );
+    assert_same_tree(&t.data, &out.join(&t.name));
+}
+
+#[test]
+fn info_fetch_prints_the_fetched_torrent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = make_torrent(
+        dir.path(),
+        "info.bin",
+        &[(String::new(), 200_000)],
+        16 * 1024,
+        vec![],
+    );
+    let seed_port = free_port();
+    let mut seed = bitswarm_seed(&t, seed_port, &[]);
+    seed.wait_line("listening", Duration::from_secs(30));
+    let magnet = format!("magnet:?xt=urn:btih:{}", t.info_hash);
+    let out = Command::new(BITSWARM)
+        .args(["info", &magnet, "--fetch", "--json", "--timeout", "30"])
+        .args(["--peer", &local(seed_port).to_string()])
+        .output()
+        .expect("run bitswarm info");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["info_hash"], t.info_hash.as_str(), "{v}");
+    assert_eq!(v["name"], "info.bin", "{v}");
+}

@@ -16,6 +16,15 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Magnet links: fetch the metadata from peers (BEP 9) and describe the torrent.
+    #[arg(long)]
+    pub fetch: bool,
+    /// With --fetch: also ask this peer (repeatable).
+    #[arg(long = "peer", value_name = "IP:PORT")]
+    pub peers: Vec<std::net::SocketAddr>,
+    /// With --fetch: seconds to wait for the metadata.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub timeout: u64,
 }
 
 /// Run `bitswarm info`.
@@ -26,9 +35,17 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
         .is_some_and(|p| p.eq_ignore_ascii_case("magnet:"))
     {
         let magnet = Magnet::parse(&args.input).context("invalid magnet link")?;
-        match args.json {
-            true => magnet_json(&magnet).to_string(),
-            false => magnet_text(&magnet),
+        if args.fetch {
+            let meta = fetch(&magnet, &args)?;
+            match args.json {
+                true => torrent_json(&meta).to_string(),
+                false => torrent_text(&meta),
+            }
+        } else {
+            match args.json {
+                true => magnet_json(&magnet).to_string(),
+                false => magnet_text(&magnet),
+            }
         }
     } else {
         let meta = crate::torrent_file::load(Path::new(&args.input))?;
@@ -39,6 +56,26 @@ pub fn run(args: InfoArgs) -> anyhow::Result<ExitCode> {
     };
     println!("{out}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fetches a magnet link's metadata with a session on a free port.
+fn fetch(magnet: &Magnet, args: &InfoArgs) -> anyhow::Result<Metainfo> {
+    super::download::init_logging();
+    let config = bitswarm_net::SessionConfig {
+        listen: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        ..bitswarm_net::SessionConfig::default()
+    };
+    let timeout = std::time::Duration::from_secs(args.timeout.max(1));
+    super::download::runtime()?.block_on(async {
+        let session = bitswarm_net::Session::new(config).await?;
+        let fetched = session.fetch_metadata(magnet, &args.peers, timeout).await;
+        session.shutdown().await;
+        let fetched = fetched.map_err(|e| crate::exit::Failure {
+            code: 1,
+            message: e.to_string(),
+        })?;
+        Ok(std::sync::Arc::unwrap_or_clone(fetched.metainfo))
+    })
 }
 
 /// Text from a torrent may hold anything: show control characters escaped.
