@@ -109,6 +109,9 @@ pub struct TorrentSetup {
 pub(crate) struct Candidate {
     pub next_attempt: Instant,
     pub failures: u32,
+    /// The peer id a dial to this address found (not dialled again while a connection
+    /// to that peer id is up, whichever side dialled it).
+    pub peer_id: Option<[u8; 20]>,
 }
 
 /// Most addresses remembered for dialling.
@@ -389,6 +392,7 @@ impl Torrent {
             let c = self.candidates.entry(p.addr).or_insert(Candidate {
                 next_attempt: Instant::now(),
                 failures: 0,
+                peer_id: p.peer_id,
             });
             let connected_long =
                 p.connected_at.elapsed() > Duration::from_secs(30) && p.peer_id.is_some();

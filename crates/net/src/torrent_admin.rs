@@ -102,6 +102,7 @@ impl Torrent {
             self.candidates.entry(a).or_insert(Candidate {
                 next_attempt: now,
                 failures: 0,
+                peer_id: None,
             });
         }
     }
@@ -157,6 +158,9 @@ impl Torrent {
             .candidates
             .iter()
             .filter(|(a, c)| c.next_attempt <= now && !self.banned.contains(*a))
+            // A peer connected under another address (it dialled us): dialled again only
+            // once that connection is gone.
+            .filter(|(_, c)| !c.peer_id.is_some_and(|id| self.connected_to_id(&id)))
             .map(|(a, _)| *a)
             .filter(|a| !self.connected_to(a))
             .take(room.min(8))

@@ -61,6 +61,13 @@ impl Torrent {
         self.peers.values().any(|p| p.addr == *addr)
     }
 
+    /// Whether a connection with this peer id is up (handshake done, not closed).
+    pub fn connected_to_id(&self, id: &[u8; 20]) -> bool {
+        self.peers
+            .values()
+            .any(|p| p.peer_id.as_ref() == Some(id) && !p.session.is_closed())
+    }
+
     /// Dials `addr`.
     pub fn dial(&mut self, addr: SocketAddr) {
         let key = self.new_key();
@@ -258,16 +265,38 @@ impl Torrent {
     fn on_connected(&mut self, key: PeerKey, peer_id: [u8; 20], now: Instant) {
         let own = peer_id == self.setup.peer_id;
         let banned = self.banned_ids.contains(&peer_id);
-        let duplicate = self
+        // A second connection with the same peer (both sides dialled at once, typically):
+        // keep the one dialled by the side with the lower peer id, so both sides keep the
+        // same connection. Two connections in the same direction: the older one stays.
+        let other = self
             .peers
             .iter()
-            .any(|(k, p)| *k != key && p.peer_id == Some(peer_id) && !p.session.is_closed());
+            .find(|(k, p)| **k != key && p.peer_id == Some(peer_id) && !p.session.is_closed())
+            .map(|(k, p)| (*k, p.outgoing));
+        let outgoing = self.peers.get(&key).is_some_and(|p| p.outgoing);
+        let (duplicate, replaced) = match other {
+            None => (false, None),
+            Some((_, other_outgoing)) if other_outgoing == outgoing => (true, None),
+            Some((other, _)) => {
+                let keep_outgoing = self.setup.peer_id < peer_id;
+                if outgoing == keep_outgoing {
+                    (false, Some(other))
+                } else {
+                    (true, None)
+                }
+            }
+        };
         let have = self.picker.have().clone();
         let info_hash = self.info_hash.0;
         let piece_count = self.geometry.piece_count();
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
+        if p.outgoing {
+            if let Some(c) = self.candidates.get_mut(&p.addr) {
+                c.peer_id = Some(peer_id);
+            }
+        }
         if own || banned || duplicate {
             debug!(peer = %p.addr, own, banned, duplicate, "dropping connection");
             if own {
@@ -289,6 +318,13 @@ impl Torrent {
             c.failures = 0;
         }
         debug!(peer = %p.addr, "handshake done");
+        if let Some(other) = replaced {
+            if let Some(o) = self.peers.get_mut(&other) {
+                debug!(peer = %o.addr, duplicate = true, "dropping connection (the peer's other one is kept)");
+                o.session.close();
+            }
+            self.touch(other);
+        }
     }
 
     /// Sets our interest in a peer from what it has and what we miss.
