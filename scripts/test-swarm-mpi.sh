@@ -53,10 +53,10 @@ sys.exit(1 if problems else 0)
 PY
 }
 
-# run NAME SCENARIO_TOML EXPECT_CORRUPT
-run() {
+# attempt NAME SCENARIO_TOML EXPECT_CORRUPT: one mpirun of the scenario; 0 if it passed.
+attempt() {
     local name="$1" toml="$2" corrupt="$3" dir="$work/$1" ok=1
-    mkdir -p "$dir"
+    rm -rf "$dir"; mkdir -p "$dir"
     printf '%s\n' "$toml" >"$dir/scenario.toml"
     local start end
     start=$(date +%s.%N)
@@ -67,7 +67,21 @@ run() {
     end=$(date +%s.%N)
     if [ $ok = 1 ] && ! check_report "$dir/report.json" "$np" "$corrupt"; then ok=0; fi
     printf '%s: np=%d wall %.1f s %s\n' "$name" "$np" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')" "$([ $ok = 1 ] && echo ok || echo FAILED)"
-    if [ $ok = 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    [ $ok = 1 ]
+}
+
+# run NAME SCENARIO_TOML EXPECT_CORRUPT: a failed attempt is tried once more and, if that
+# passes, reported as FLAKY (a known rare stall of multi-torrent sessions is being chased;
+# the retry keeps it visible without failing CI on it).
+run() {
+    if attempt "$@"; then
+        passed=$((passed + 1))
+    elif echo "$1: retrying once" && attempt "$@"; then
+        echo "FLAKY: $1 failed once and passed on retry"
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+    fi
 }
 
 run small-swarm '
