@@ -168,13 +168,16 @@ fn run_mpi(
             Ok(ExitCode::SUCCESS)
         }
         // Bad input: every rank stopped in agreement; rank 0 says why, the others exit 2.
+        // Rank 0 prints before the closing barrier: once another rank has exited non-zero,
+        // mpirun may kill rank 0 before it could say why.
         Err(e) if e.is_coordinated() => {
-            let _ = cluster.finish(deadline);
-            if rank == 0 {
-                Err(e.into())
+            let code = if rank == 0 {
+                crate::exit::report(&anyhow::Error::from(e))
             } else {
-                Ok(ExitCode::from(2))
-            }
+                ExitCode::from(2)
+            };
+            let _ = cluster.finish(deadline);
+            Ok(code)
         }
         // Anything else already aborted the world (MPI_Abort does not return).
         Err(e) => {
