@@ -9,13 +9,16 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh || { echo "test.sh: installing dependencies failed"; exit 1; }
 
 failed=()
+timings=()
 step() {
   local name="$1"; shift
+  local start=$SECONDS
   echo "== $name"
   if ! "$@"; then
     echo "== FAILED: $name"
     failed+=("$name")
   fi
+  timings+=("$(printf '%5ds  %s' $((SECONDS - start)) "$name")")
 }
 
 step "cargo fmt --check" cargo fmt --all -- --check
@@ -27,6 +30,8 @@ for s in scripts/test-tema-mpi.sh scripts/test-parallel-mpi.sh scripts/test-swar
 done
 step "cargo nextest (workspace)" cargo nextest run --workspace --no-fail-fast
 
+echo "== time per step (total ${SECONDS}s, installing included)"
+printf '%s\n' "${timings[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "test.sh: failed steps: ${failed[*]}"
   exit 1
