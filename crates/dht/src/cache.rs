@@ -73,8 +73,9 @@ impl NodeCache {
             path: path.display().to_string(),
             source,
         };
+        // Per process: two processes sharing a cache do not write the same temporary.
         let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
+        tmp.push(format!(".tmp.{}", std::process::id()));
         tokio::fs::write(&tmp, self.to_bytes()).await.map_err(io)?;
         tokio::fs::rename(&tmp, path).await.map_err(io)
     }

@@ -39,7 +39,7 @@ pub struct DhtConfig {
     /// Default: [`DEFAULT_BOOTSTRAP`].
     pub bootstrap: Vec<String>,
     /// Node cache: read at bind (its nodes bootstrap us, its id is reused) and written
-    /// at shutdown. `None`: no cache.
+    /// at shutdown when the routing table has nodes. `None`: no cache.
     pub node_cache: Option<PathBuf>,
     /// Our node id; default: the cached one, else random.
     pub node_id: Option<NodeId>,
@@ -289,8 +289,12 @@ async fn run(
         }
     }
     if let Some(path) = cache_path {
-        if let Err(e) = snapshot(&node).save(&path).await {
-            tracing::warn!("{e}");
+        // A node that never met another (offline) keeps the cache it had.
+        let snap = snapshot(&node);
+        if !snap.nodes.is_empty() {
+            if let Err(e) = snap.save(&path).await {
+                tracing::warn!("{e}");
+            }
         }
     }
     if let Some(ack) = done {

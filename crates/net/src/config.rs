@@ -44,6 +44,8 @@ pub struct SessionConfig {
     pub encryption: EncryptionPolicy,
     /// How long a peer has for its handshake (MSE and BitTorrent) before it is dropped.
     pub handshake_timeout: Duration,
+    /// The DHT (BEP 5) on the listen port, UDP (`None`: off).
+    pub dht: Option<crate::dht::DhtSettings>,
 }
 
 impl Default for SessionConfig {
@@ -66,6 +68,7 @@ impl Default for SessionConfig {
             reqq: 2000,
             encryption: EncryptionPolicy::Prefer,
             handshake_timeout: Duration::from_secs(10),
+            dht: None,
         }
     }
 }

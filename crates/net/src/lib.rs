@@ -22,6 +22,7 @@
 //!   the pieces (outside peers give each member its share only).
 //! - [`connection`] — socket tasks: large reads, vectored writes, backpressure.
 //! - [`listener`] — accepts, reads the handshake, routes by info-hash.
+//! - [`dht`] — the session's DHT node and per-torrent lookups ([`DhtSettings`]).
 //! - [`encryption`] — MSE/PE: policy, encrypted handshakes on both sides.
 //! - [`rate_limit`] — token buckets and [`parse_rate`].
 //! - [`announce`] — tiers and the announcer task; [`tracker_http`], [`tracker_udp`],
@@ -33,6 +34,7 @@ pub mod announce;
 pub mod config;
 pub mod connection;
 pub mod cooperation;
+pub mod dht;
 pub mod encryption;
 pub mod error;
 pub mod handle;
@@ -55,6 +57,7 @@ pub mod tracker_udp;
 /// The hashing pool type, for [`Session::with_hash_pool`].
 pub use bitswarm_storage::HashPool;
 pub use config::{AddTorrent, DataLocation, SessionConfig};
+pub use dht::DhtSettings;
 pub use encryption::EncryptionPolicy;
 pub use error::{NetError, RateParseError};
 pub use handle::TorrentHandle;

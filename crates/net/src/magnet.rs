@@ -1,6 +1,6 @@
 //! Magnet links: fetch the info dictionary from peers (BEP 9) — the magnet's `x.pe`
-//! peers, extra peers, and peers from its `tr` trackers (announced with `left` = 1, the
-//! size being unknown) — then add the torrent as usual, dialling the same peers again
+//! peers, extra peers, peers from its `tr` trackers (announced with `left` = 1, the
+//! size being unknown) and from the session's DHT (`get_peers`) — then add the torrent as usual, dialling the same peers again
 //! (simplest correct: the metadata connections are closed first).
 //!
 //! The fetch runs on the caller's task over ordinary connection tasks (MSE as the
@@ -117,6 +117,7 @@ impl Session {
     ) -> Result<FetchedMetadata, MagnetError> {
         let info_hash = magnet.info_hash;
         let (peers_tx, mut peers_rx) = mpsc::channel(16);
+        self.start_dht_lookups(info_hash.0, false, false, &peers_tx);
         let announcer = self.start_magnet_announcer(magnet, peers_tx);
         let (conn_tx, mut conn_rx) = mpsc::channel(256);
         let mut f = Fetch {

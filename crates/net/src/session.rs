@@ -32,6 +32,7 @@ pub struct Session {
     pub(crate) encryption: Arc<Encryption>,
     handles: Mutex<Vec<TorrentHandle>>,
     listener: tokio::task::JoinHandle<()>,
+    pub(crate) dht: Option<bitswarm_dht::DhtHandle>,
 }
 
 impl Session {
@@ -67,7 +68,12 @@ impl Session {
         let routes: Routes = Arc::new(Mutex::new(HashMap::new()));
         let encryption = Arc::new(Encryption::new(config.encryption, config.handshake_timeout));
         let listener = tokio::spawn(run_listener(listener, routes.clone(), encryption.clone()));
+        let dht = match &config.dht {
+            Some(d) => crate::dht::start(d, config.listen.ip(), local_addr.port()).await,
+            None => None,
+        };
         Ok(Session {
+            dht,
             limiters: Limiters {
                 download: RateLimiter::new(config.download_limit),
                 upload: RateLimiter::new(config.upload_limit),
@@ -91,6 +97,32 @@ impl Session {
     /// Our peer id.
     pub fn peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// The session's DHT node, when it runs one.
+    pub fn dht(&self) -> Option<&bitswarm_dht::DhtHandle> {
+        self.dht.as_ref()
+    }
+
+    /// Starts periodic DHT lookups of `info_hash` feeding `peers_tx` (until it closes),
+    /// announcing our port when `announce`; nothing without a DHT or for `private`.
+    pub(crate) fn start_dht_lookups(
+        &self,
+        info_hash: [u8; 20],
+        announce: bool,
+        private: bool,
+        peers_tx: &mpsc::Sender<Vec<SocketAddr>>,
+    ) {
+        if let (Some(dht), Some(settings), false) = (&self.dht, &self.config.dht, private) {
+            let port = announce.then_some(self.local_addr.port());
+            crate::dht::spawn_lookups(
+                dht.clone(),
+                settings.clone(),
+                info_hash,
+                port,
+                peers_tx.clone(),
+            );
+        }
     }
 
     /// Adds a torrent: opens its files (creating them for a download), then checks what
@@ -123,6 +155,7 @@ impl Session {
             ..AnnounceStatus::default()
         });
         let (peers_tx, peers_rx) = mpsc::channel(16);
+        self.start_dht_lookups(info_hash.0, true, meta.info().is_private(), &peers_tx);
         let tiers = TrackerTiers::new(meta.tracker_tiers(), &mut rand::thread_rng());
         let announcer = if add.no_trackers || tiers.is_empty() {
             None
@@ -193,6 +226,10 @@ impl Session {
         }
         for w in waits {
             w.await;
+        }
+        if let Some(dht) = &self.dht {
+            // Saves the node cache.
+            let _ = dht.shutdown().await;
         }
     }
 }

@@ -28,7 +28,7 @@ use crate::exit::Failure;
 #[derive(clap::Args, Debug)]
 pub struct DownloadArgs {
     /// The .torrent file or magnet link to download (a magnet's metadata is fetched
-    /// from its `x.pe` peers, --peer addresses and its `tr` trackers, BEP 9).
+    /// from its `x.pe` peers, --peer addresses, its `tr` trackers and the DHT, BEP 9).
     #[arg(value_name = "TORRENT|MAGNET")]
     pub torrent: String,
     /// Magnet links: also write the fetched .torrent file here.
@@ -99,6 +99,8 @@ pub struct DownloadArgs {
     /// Seconds a peer has to finish its handshake (encrypted or not).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub handshake_timeout: u64,
+    #[command(flatten)]
+    pub dht: super::dht_args::DhtArgs,
 }
 
 /// Parses a rate for clap (0 = unlimited).
@@ -122,10 +124,14 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         None
     };
     if let Some(m) = &magnet {
-        if m.peer_addrs().is_empty() && m.trackers.is_empty() && args.peers.is_empty() {
+        if m.peer_addrs().is_empty()
+            && m.trackers.is_empty()
+            && args.peers.is_empty()
+            && args.dht.no_dht
+        {
             return Err(Failure {
                 code: 2,
-                message: "the magnet link names no peer (x.pe=) or tracker (tr=) and no --peer was given: metadata exchange needs one (the DHT is not used for magnets yet)".into(),
+                message: "the magnet link names no peer (x.pe=) or tracker (tr=), no --peer was given and --no-dht is set: nowhere to find peers".into(),
             }
             .into());
         }
@@ -149,6 +155,11 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         max_announce_interval: args.announce_interval.map(Duration::from_secs),
         encryption: args.encryption,
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
+        dht: args.dht.settings(Some(
+            args.output
+                .join(".bitswarm")
+                .join(super::dht_args::CACHE_NAME),
+        )),
         ..SessionConfig::default()
     };
     let add = |metainfo: Arc<Metainfo>, extra_peers: Vec<SocketAddr>| AddTorrent {
@@ -160,7 +171,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         recheck: args.recheck,
         no_trackers: false,
     };
-    runtime()?.block_on(async {
+    run_blocking(async {
         let session = Session::new(config).await?;
         eprintln!(
             "bitswarm: listening on port {}",
@@ -183,7 +194,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
             (None, None) => bail!("nothing to download"),
         };
         download(session, add, args.seed).await
-    })
+    })?
 }
 
 fn is_magnet(s: &str) -> bool {
@@ -296,6 +307,15 @@ pub(crate) async fn watch_until(
             return Outcome::Complete;
         }
     }
+}
+
+/// Runs `fut` on a new runtime, then stops the runtime without waiting long for
+/// blocking work still running (a DHT router's name being resolved, offline).
+pub(crate) fn run_blocking<T>(fut: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+    let rt = runtime()?;
+    let out = rt.block_on(fut);
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(out)
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

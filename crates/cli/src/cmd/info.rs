@@ -25,6 +25,8 @@ pub struct InfoArgs {
     /// With --fetch: seconds to wait for the metadata.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub timeout: u64,
+    #[command(flatten)]
+    pub dht: super::dht_args::DhtArgs,
 }
 
 /// Run `bitswarm info`.
@@ -63,10 +65,11 @@ fn fetch(magnet: &Magnet, args: &InfoArgs) -> anyhow::Result<Metainfo> {
     super::download::init_logging();
     let config = bitswarm_net::SessionConfig {
         listen: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        dht: args.dht.settings(super::dht_args::state_cache()),
         ..bitswarm_net::SessionConfig::default()
     };
     let timeout = std::time::Duration::from_secs(args.timeout.max(1));
-    super::download::runtime()?.block_on(async {
+    super::download::run_blocking(async {
         let session = bitswarm_net::Session::new(config).await?;
         let fetched = session.fetch_metadata(magnet, &args.peers, timeout).await;
         session.shutdown().await;
@@ -75,7 +78,7 @@ fn fetch(magnet: &Magnet, args: &InfoArgs) -> anyhow::Result<Metainfo> {
             message: e.to_string(),
         })?;
         Ok(std::sync::Arc::unwrap_or_clone(fetched.metainfo))
-    })
+    })?
 }
 
 /// Text from a torrent may hold anything: show control characters escaped.

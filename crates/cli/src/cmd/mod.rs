@@ -1,6 +1,7 @@
 //! One module per subcommand; each has an `Args` struct (clap) and `run`.
 
 pub mod create;
+pub mod dht_args;
 pub mod download;
 pub mod download_workers;
 pub mod info;

@@ -1,6 +1,6 @@
 //! `bitswarm seed`: upload a torrent's existing data (checked first) until Ctrl-C or
-//! SIGTERM, announcing to its trackers and optionally dialling `--peer` addresses
-//! (needed for clients that never dial loopback peers, such as Transmission).
+//! SIGTERM, announcing to its trackers and the DHT and optionally dialling `--peer`
+//! addresses (needed for clients that never dial loopback peers, such as Transmission).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use bitswarm_net::{
 };
 use indicatif::ProgressBar;
 
-use crate::cmd::download::{init_logging, rate_arg, runtime, status_line, watch_until};
+use crate::cmd::download::{init_logging, rate_arg, run_blocking, status_line, watch_until};
 use crate::exit::Failure;
 
 /// Arguments of `bitswarm seed`.
@@ -48,6 +48,8 @@ pub struct SeedArgs {
     /// Seconds a peer has to finish its handshake (encrypted or not).
     #[arg(long, value_name = "SECS", default_value_t = 10)]
     pub handshake_timeout: u64,
+    #[command(flatten)]
+    pub dht: super::dht_args::DhtArgs,
 }
 
 /// Run `bitswarm seed`.
@@ -61,6 +63,7 @@ pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         max_announce_interval: args.announce_interval.map(Duration::from_secs),
         encryption: args.encryption,
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
+        dht: args.dht.settings(super::dht_args::state_cache()),
         ..SessionConfig::default()
     };
     let add = AddTorrent {
@@ -68,7 +71,7 @@ pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         ..AddTorrent::seed(Arc::new(meta), args.path.clone())
     };
     debug_assert!(matches!(add.location, DataLocation::Existing(_)));
-    runtime()?.block_on(async move {
+    run_blocking(async move {
         let session = Session::new(config).await?;
         eprintln!(
             "bitswarm: listening on port {}",
@@ -115,5 +118,5 @@ pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         session.shutdown().await;
         eprintln!("{}", status_line(&s));
         Ok(ExitCode::SUCCESS)
-    })
+    })?
 }

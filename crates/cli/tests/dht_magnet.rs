@@ -1,0 +1,112 @@
+//! `bitswarm download MAGNET` through a small local DHT on 127.0.0.1: the magnet has no
+//! tracker and no `x.pe`; three bitswarm DHT nodes run in this process, a `bitswarm
+//! seed` announces into the DHT through one of them, the leecher bootstraps from the
+//! same node, finds the seed, fetches the metadata and downloads. `--no-dht` with a
+//! magnet that names no peer exits with 2.
+
+#[path = "support/engine.rs"]
+mod engine;
+
+use std::process::Command;
+use std::time::Duration;
+
+use bitswarm_dht::{Dht, DhtConfig, DhtHandle, NodeConfig};
+use engine::*;
+
+fn local_dht(rt: &tokio::runtime::Runtime, n: usize) -> Vec<DhtHandle> {
+    rt.block_on(async {
+        let mut nodes: Vec<DhtHandle> = Vec::new();
+        for _ in 0..n {
+            let bootstrap = nodes
+                .first()
+                .map(|f| vec![f.local_addr().to_string()])
+                .unwrap_or_default();
+            let config = DhtConfig {
+                node: NodeConfig {
+                    allow_local: true,
+                    queries_per_ip_per_sec: 10_000,
+                    query_burst_per_ip: 10_000,
+                    query_timeout: Duration::from_secs(2),
+                    ..NodeConfig::default()
+                },
+                bootstrap,
+                ..DhtConfig::default()
+            };
+            nodes.push(
+                Dht::bind("127.0.0.1:0".parse().expect("addr"), config)
+                    .await
+                    .expect("bind a DHT node"),
+            );
+        }
+        nodes
+    })
+}
+
+#[test]
+fn magnet_through_a_local_dht_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = make_torrent(
+        dir.path(),
+        "dht.bin",
+        &[(String::new(), 2 * 1024 * 1024 + 77)],
+        128 * 1024,
+        vec![],
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let nodes = local_dht(&rt, 3);
+    let entry = nodes[0].local_addr().to_string();
+    let dht_args = |cache: &str| {
+        vec![
+            "--dht-bootstrap".to_string(),
+            entry.clone(),
+            "--dht-allow-local".into(),
+            "--dht-cache".into(),
+            dir.path().join(cache).to_str().expect("utf8").into(),
+        ]
+    };
+
+    let seed_port = free_port();
+    let mut seed = bitswarm_seed(&t, seed_port, &dht_args("seed-nodes.bin"));
+    seed.wait_line("seeding", Duration::from_secs(30));
+
+    let out = dir.path().join("out");
+    let magnet = format!("magnet:?xt=urn:btih:{}&dn={}", t.info_hash, t.name);
+    let mut c = Command::new(BITSWARM);
+    c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args(["--port", &free_port().to_string()])
+        .args(["--metadata-timeout", "60"])
+        .args(dht_args("leech-nodes.bin"))
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    let mut dl = Proc::spawn("bitswarm download magnet (DHT)", &mut c);
+    let st = dl.wait_exit(Duration::from_secs(90));
+    assert!(st.success(), "download failed: {st}\n{}", dl.tail());
+    assert_same_tree(&t.data, &out.join(&t.name));
+    // The leecher's DHT met nodes: its node cache was written at exit.
+    let cache = std::fs::read(dir.path().join("leech-nodes.bin")).expect("node cache");
+    let cache = bitswarm_dht::cache::NodeCache::from_bytes(&cache).expect("valid cache");
+    assert!(!cache.nodes.is_empty());
+    seed.interrupt();
+    seed.wait_exit(Duration::from_secs(30));
+    rt.block_on(async {
+        for n in &nodes {
+            let _ = n.shutdown().await;
+        }
+    });
+}
+
+#[test]
+fn no_dht_and_no_peer_source_is_refused() {
+    let magnet = format!("magnet:?xt=urn:btih:{}", "ab".repeat(20));
+    let out = Command::new(BITSWARM)
+        .args(["download", &magnet, "--no-dht", "--port", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--no-dht"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
