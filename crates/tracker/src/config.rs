@@ -193,9 +193,31 @@ impl Config {
         })
     }
 
-    /// Parses TOML text; the error is the parser's message.
+    /// Parses TOML text; the error is the parser's message on one line, with the line
+    /// and column it points at.
     pub fn from_toml(text: &str) -> Result<Config, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            let message = e.message().trim().replace('\n', " ");
+            match e.span() {
+                Some(span) => {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                    let column = before.len() - line_start + 1;
+                    // The line itself names the field (the message often does not).
+                    let source: String = text[line_start..]
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .trim()
+                        .chars()
+                        .take(60)
+                        .collect();
+                    format!("line {line}, column {column} ({source}): {message}")
+                }
+                None => message,
+            }
+        })
     }
 
     /// Checks ranges.
@@ -288,9 +310,18 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_refused_and_partial_files_take_defaults() {
-        assert!(Config::from_toml("intervall_secs = 5")
-            .unwrap_err()
-            .contains("intervall_secs"));
+        let e = Config::from_toml("interval_secs = 5\nintervall_secs = 5").unwrap_err();
+        assert!(e.contains("intervall_secs"), "{e}");
+        assert!(
+            e.starts_with("line 2, column 1 (intervall_secs = 5): "),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        let e = Config::from_toml("interval_secs = \"x\"").unwrap_err();
+        assert!(
+            e.starts_with("line 1, column 17 (interval_secs = \"x\"): invalid type"),
+            "{e}"
+        );
         let c = Config::from_toml("interval_secs = 5\nwhitelist_file = \"/w\"").unwrap();
         assert_eq!(c.interval_secs, 5);
         assert_eq!(c.whitelist_file, Some(PathBuf::from("/w")));

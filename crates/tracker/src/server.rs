@@ -7,6 +7,7 @@
 //! no `.await`, reply encoding happens after unlocking).
 
 use std::net::SocketAddr;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -26,7 +27,9 @@ use crate::types::InfoHash;
 use crate::whitelist::{load_whitelist, WhitelistError};
 use crate::{http_server, udp_server};
 
-/// How often the blocking threads (UDP workers, HTTP accept) check for shutdown.
+/// How often the blocking threads (UDP workers, HTTP accept) check for shutdown if
+/// nothing wakes them: [`TrackerHandle::shutdown`] wakes them at once by shutting their
+/// sockets down, so this is only a safety net.
 const UDP_POLL: Duration = Duration::from_millis(200);
 
 /// How often request rates are sampled.
@@ -139,6 +142,9 @@ pub struct TrackerHandle {
     /// Tells the blocking threads (HTTP accept, UDP workers) to return.
     stop: Arc<AtomicBool>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// Duplicates of the sockets those threads block on: shutting them down wakes the
+    /// threads (accept() fails, recvmmsg() returns 0) so they see `stop` at once.
+    wake: Vec<OwnedFd>,
 }
 
 impl TrackerServer {
@@ -197,6 +203,7 @@ impl TrackerServer {
         let mut tasks = Vec::new();
         let udp_stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
+        let mut wake: Vec<OwnedFd> = Vec::new();
         if let Some(listener) = http {
             let addr = shared.config.http_addr;
             let bind_err = |error| ServerError::Bind {
@@ -215,6 +222,7 @@ impl TrackerServer {
             // which sends it and the FIN in one segment (one packet and one ACK fewer per
             // connection). Connections handed to the async loop are uncorked first.
             http_server::set_tcp_option(&listener, libc::TCP_CORK, 1).map_err(bind_err)?;
+            wake.push(OwnedFd::from(listener.try_clone().map_err(bind_err)?));
             for i in 0..http_threads(shared.config.http_workers) {
                 let (shared, permits, stop) =
                     (shared.clone(), http_permits.clone(), udp_stop.clone());
@@ -230,6 +238,13 @@ impl TrackerServer {
             }
         }
         for (i, socket) in udp.into_iter().flatten().enumerate() {
+            let addr = shared.config.udp_addr;
+            let dup = socket.try_clone().map_err(|error| ServerError::Bind {
+                what: "UDP",
+                addr,
+                error,
+            })?;
+            wake.push(OwnedFd::from(dup));
             let (shared, stop) = (shared.clone(), udp_stop.clone());
             let thread = std::thread::Builder::new()
                 .name(format!("tracker-udp-{i}"))
@@ -248,6 +263,7 @@ impl TrackerServer {
             http_permits,
             stop: udp_stop,
             threads,
+            wake,
         })
     }
 
@@ -369,6 +385,13 @@ impl TrackerHandle {
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         self.stop.store(true, Ordering::Relaxed);
+        for fd in &self.wake {
+            // SAFETY: shutdown(2) on a socket this handle owns a duplicate of. On Linux it
+            // wakes a thread blocked in accept() on a listener, and one blocked in
+            // recvmmsg() on an unconnected UDP socket (which then returns 0; the call
+            // itself reports ENOTCONN there, ignored).
+            unsafe { libc::shutdown(fd.as_raw_fd(), libc::SHUT_RDWR) };
+        }
         let threads = self.threads;
         let _ = tokio::task::spawn_blocking(move || {
             for t in threads {
