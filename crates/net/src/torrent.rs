@@ -55,8 +55,8 @@ pub enum TorrentCommand {
 /// Results of work done off the driver task.
 #[derive(Debug)]
 pub enum Internal {
-    /// A piece was hashed (and written if good).
-    Hashed(PieceOutcome),
+    /// A piece was hashed (and written if good); its buffer comes back for reuse.
+    Hashed(PieceOutcome, Vec<u8>),
     /// Blocks read from disk for a peer's requests.
     DiskRead {
         /// The peer.
@@ -139,6 +139,8 @@ pub(crate) struct Torrent {
     pub candidates: HashMap<SocketAddr, Candidate>,
     /// Piece assembly buffers.
     pub buffers: HashMap<u32, Vec<u8>>,
+    /// Hashed pieces' buffers, for the next pieces (bounded, see `torrent_piece.rs`).
+    pub spare_buffers: Vec<Vec<u8>>,
     /// Pieces waiting for room in the hash pool's queue.
     pub hash_backlog: VecDeque<(u32, Vec<u8>)>,
     /// Pieces in the hash pool.
@@ -307,6 +309,7 @@ impl Torrent {
             closed_order: VecDeque::new(),
             candidates: HashMap::new(),
             buffers: HashMap::new(),
+            spare_buffers: Vec::new(),
             hash_backlog: VecDeque::new(),
             hashing: 0,
             failed_by: HashMap::new(),
@@ -430,7 +433,7 @@ impl Torrent {
 
     fn on_internal(&mut self, ev: Internal) {
         match ev {
-            Internal::Hashed(outcome) => self.on_hashed(outcome),
+            Internal::Hashed(outcome, buf) => self.on_hashed(outcome, buf),
             Internal::DiskRead {
                 key,
                 blocks,
@@ -473,7 +476,7 @@ impl Torrent {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while self.hashing > 0 {
             match tokio::time::timeout_at(deadline, internal_rx.recv()).await {
-                Ok(Some(Internal::Hashed(o))) => self.on_hashed(o),
+                Ok(Some(Internal::Hashed(o, buf))) => self.on_hashed(o, buf),
                 Ok(Some(_)) => {}
                 _ => break,
             }

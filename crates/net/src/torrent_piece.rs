@@ -8,7 +8,7 @@ use std::time::Instant;
 use bitswarm_engine::{BlockReceived, Fault, PeerKey};
 use bitswarm_storage::PieceOutcome;
 use bitswarm_wire::BlockInfo;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tracing::{info, warn};
 
 use crate::connection::{OutBuf, UPLOAD_BACKLOG_LIMIT};
@@ -17,6 +17,9 @@ use crate::torrent::{Internal, Torrent};
 
 /// Most blocks read from disk in one blocking job.
 const READ_BATCH: usize = 64;
+/// Piece buffers kept for reuse once hashed: enough for the pieces in the hash pool's
+/// queue, so a steady download allocates (and page-faults in) no new piece memory.
+const MAX_SPARE_BUFFERS: usize = 16;
 
 impl Torrent {
     pub(crate) fn on_block(&mut self, key: PeerKey, block: BlockInfo, data: Bytes, now: Instant) {
@@ -42,10 +45,15 @@ impl Torrent {
                 piece_complete,
             }) => {
                 let piece_len = self.geometry.piece_len(block.piece) as usize;
-                let buf = self
-                    .buffers
-                    .entry(block.piece)
-                    .or_insert_with(|| vec![0u8; piece_len]);
+                let spare = &mut self.spare_buffers;
+                let buf = self.buffers.entry(block.piece).or_insert_with(|| {
+                    // A buffer back from the hash pool: its old bytes are all overwritten
+                    // by this piece's blocks before it is hashed (and the hash would catch
+                    // it if not).
+                    let mut b = spare.pop().unwrap_or_default();
+                    b.resize(piece_len, 0);
+                    b
+                });
                 let start = block.offset as usize;
                 if let Some(dst) = buf.get_mut(start..start + data.len()) {
                     dst.copy_from_slice(&data);
@@ -78,13 +86,13 @@ impl Torrent {
             return;
         };
         let tx = self.internal_tx.clone();
-        let res = self.setup.hash_pool.try_verify_and_write(
+        let res = self.setup.hash_pool.try_verify_and_write_reusing(
             self.setup.storage.clone(),
             piece,
             data,
             expected,
-            move |outcome| {
-                let _ = tx.send(Internal::Hashed(outcome));
+            move |outcome, buf| {
+                let _ = tx.send(Internal::Hashed(outcome, buf));
             },
         );
         match res {
@@ -93,8 +101,11 @@ impl Torrent {
         }
     }
 
-    pub(crate) fn on_hashed(&mut self, outcome: PieceOutcome) {
+    pub(crate) fn on_hashed(&mut self, outcome: PieceOutcome, buf: Vec<u8>) {
         self.hashing = self.hashing.saturating_sub(1);
+        if self.spare_buffers.len() < MAX_SPARE_BUFFERS && !self.picker.is_complete() {
+            self.spare_buffers.push(buf);
+        }
         if let Some((piece, data)) = self.hash_backlog.pop_front() {
             self.submit_hash(piece, data);
         }
@@ -168,6 +179,7 @@ impl Torrent {
 
     fn on_complete(&mut self, now: Instant) {
         self.completed_at = Some(now);
+        self.spare_buffers = Vec::new();
         let secs = now.duration_since(self.started).as_secs_f64();
         info!(torrent = %self.setup.metainfo.info().name(), secs, "download complete");
         self.state = if self.setup.seed_after {
@@ -304,11 +316,11 @@ fn read_blocks(
             end += batch[j].length;
             j += 1;
         }
-        let mut buf = BytesMut::zeroed((end - first.offset) as usize);
-        if let Err(e) = storage.read(first.piece, first.offset, &mut buf) {
-            return (out, Some(e.to_string()));
-        }
-        let mut run = buf.freeze();
+        let mut run =
+            match storage.read_vec(first.piece, first.offset, (end - first.offset) as usize) {
+                Ok(v) => Bytes::from(v),
+                Err(e) => return (out, Some(e.to_string())),
+            };
         for b in &batch[i..j] {
             out.push((*b, run.split_to(b.length as usize)));
         }

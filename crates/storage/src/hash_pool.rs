@@ -47,7 +47,8 @@ impl PieceOutcome {
     }
 }
 
-type Done = Box<dyn FnOnce(PieceOutcome) + Send + 'static>;
+/// Called with the outcome and the piece's buffer (to reuse or drop).
+type Done = Box<dyn FnOnce(PieceOutcome, Vec<u8>) + Send + 'static>;
 
 struct Job {
     storage: Arc<Storage>,
@@ -74,9 +75,7 @@ impl Job {
                 Err(error) => PieceOutcome::WriteFailed { piece, error },
             }
         };
-        // Free the piece's memory before the callback, which may queue more work.
-        drop(data);
-        done(outcome);
+        done(outcome, data);
     }
 }
 
@@ -143,7 +142,7 @@ impl HashPool {
             piece,
             data,
             expected,
-            done: Box::new(done),
+            done: dropping_buffer(done),
         };
         if let Some(tx) = &self.sender {
             if let Err(err) = tx.send(job) {
@@ -163,13 +162,36 @@ impl HashPool {
         expected: [u8; 20],
         done: impl FnOnce(PieceOutcome) + Send + 'static,
     ) -> Result<(), QueueFull> {
-        let job = Job {
+        self.try_submit(Job {
+            storage,
+            piece,
+            data,
+            expected,
+            done: dropping_buffer(done),
+        })
+    }
+
+    /// Like [`HashPool::try_verify_and_write`], but `done` also gets the piece's buffer
+    /// back (whatever the outcome), so the caller can assemble the next piece in it
+    /// instead of allocating (and page-faulting) a fresh one.
+    pub fn try_verify_and_write_reusing(
+        &self,
+        storage: Arc<Storage>,
+        piece: u32,
+        data: Vec<u8>,
+        expected: [u8; 20],
+        done: impl FnOnce(PieceOutcome, Vec<u8>) + Send + 'static,
+    ) -> Result<(), QueueFull> {
+        self.try_submit(Job {
             storage,
             piece,
             data,
             expected,
             done: Box::new(done),
-        };
+        })
+    }
+
+    fn try_submit(&self, job: Job) -> Result<(), QueueFull> {
         let Some(tx) = &self.sender else {
             return Err(QueueFull {
                 piece: job.piece,
@@ -198,6 +220,15 @@ impl HashPool {
     pub fn threads(&self) -> usize {
         self.workers.len()
     }
+}
+
+/// A callback that only wants the outcome: the piece's memory is freed before it runs
+/// (it may queue more work).
+fn dropping_buffer(done: impl FnOnce(PieceOutcome) + Send + 'static) -> Done {
+    Box::new(move |outcome, data| {
+        drop(data);
+        done(outcome);
+    })
 }
 
 fn worker(rx: Receiver<Job>) {

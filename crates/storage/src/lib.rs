@@ -13,6 +13,7 @@
 //! - [`storage`]: [`Storage`], a torrent's files: open, read, write, check a piece, sync.
 //! - `file_cache`: open file handles, least recently used closed beyond a limit.
 //! - `paths`: paths under the download folder, refusing symlinks that lead outside it.
+//! - `uninit_read`: positioned reads into a buffer's spare capacity (uploads, no memset).
 //! - [`hash_pool`]: [`HashPool`], verify-then-write on worker threads with a bounded queue.
 //! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
 //! - [`check`]: [`initial_check`], resume data or a parallel recheck at start.
@@ -58,6 +59,7 @@ pub mod hash_pool;
 mod paths;
 pub mod resume;
 pub mod storage;
+mod uninit_read;
 
 pub use check::initial_check;
 pub use error::StorageError;

@@ -230,6 +230,36 @@ impl Storage {
         self.read_range(start, buf)
     }
 
+    /// Read `len` bytes of `piece` starting at `offset` into a new buffer, like
+    /// [`Storage::read`] but without zero-filling the buffer first (the read fills it):
+    /// uploads read every block this way.
+    pub fn read_vec(&self, piece: u32, offset: u32, len: usize) -> Result<Vec<u8>, StorageError> {
+        let size = self.piece_size(piece)?;
+        let end = u64::from(offset) + len as u64;
+        if end > u64::from(size) {
+            return Err(StorageError::ReadOutOfRange {
+                piece,
+                offset,
+                len,
+                size,
+            });
+        }
+        let start =
+            u64::from(piece) * u64::from(self.layout.geometry().piece_length()) + u64::from(offset);
+        let mut buf = Vec::with_capacity(len);
+        for slice in self.layout.slices(start..start + len as u64) {
+            let n = slice.length as usize;
+            if self.files[slice.file_index].padding {
+                buf.resize(buf.len() + n, 0);
+                continue;
+            }
+            let file = self.cache.get(slice.file_index, false)?;
+            crate::uninit_read::read_exact_at_append(&file, &mut buf, n, slice.offset)
+                .map_err(|e| StorageError::io("read", self.path_of(slice.file_index), e))?;
+        }
+        Ok(buf)
+    }
+
     /// Read `buf.len()` bytes of the torrent's data starting at `start`, file by file.
     fn read_range(&self, start: u64, buf: &mut [u8]) -> Result<(), StorageError> {
         let mut pos = 0usize;

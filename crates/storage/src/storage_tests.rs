@@ -27,6 +27,18 @@ fn pieces_spanning_files_round_trip() {
     let mut buf = [0u8; 10];
     s.read(2, 6, &mut buf).unwrap();
     assert_eq!(buf, t.data[38..48]);
+    // The same without a zero-filled buffer, and every piece whole.
+    assert_eq!(s.read_vec(2, 6, 10).unwrap(), &t.data[38..48]);
+    for p in 0..s.piece_count() {
+        let start = p as usize * 16;
+        let end = (start + 16).min(t.data.len());
+        let len = end - start;
+        assert_eq!(
+            s.read_vec(p, 0, len).unwrap(),
+            &t.data[start..end],
+            "piece {p}"
+        );
+    }
     // The short last piece (48 bytes total: 3 pieces, the last 16 bytes).
     assert_eq!(s.piece_count(), 3);
 }
@@ -78,6 +90,7 @@ fn padding_files_are_never_created_and_read_as_zeros() {
     let mut piece = vec![0xffu8; 16];
     s.read(0, 0, &mut piece).unwrap();
     assert_eq!(&piece[10..], &[0u8; 6]);
+    assert_eq!(s.read_vec(0, 0, 16).unwrap(), piece);
     for p in 0..s.piece_count() {
         assert!(s.check_piece(p).unwrap());
     }
@@ -107,6 +120,14 @@ fn bad_requests_are_typed_errors() {
         Err(StorageError::ReadOutOfRange { size: 16, .. })
     ));
     assert!(s.read(2, 8, &mut buf).is_ok());
+    assert!(matches!(
+        s.read_vec(2, 10, 8),
+        Err(StorageError::ReadOutOfRange { size: 16, .. })
+    ));
+    assert!(matches!(
+        s.read_vec(3, 0, 1),
+        Err(StorageError::PieceOutOfRange { piece: 3, .. })
+    ));
     assert!(s.check_piece(9).is_err());
 }
 
@@ -243,4 +264,23 @@ fn sync_reports_a_vanished_file_once() {
     for p in 1..4 {
         assert!(s.check_piece(p).unwrap());
     }
+}
+
+#[test]
+fn read_vec_of_a_truncated_file_is_missing_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = single("f", 100, 32);
+    let s = Storage::open(&t.info, dir.path()).unwrap();
+    write_all(&s, &t);
+    assert_eq!(s.read_vec(3, 0, 4).unwrap(), &t.data[96..]);
+    // Someone shortens the file under us: an error, not a short or stale block.
+    fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("f"))
+        .unwrap()
+        .set_len(50)
+        .unwrap();
+    let e = s.read_vec(1, 0, 32).unwrap_err();
+    assert!(e.is_missing_data(), "{e}");
+    assert_eq!(s.read_vec(0, 0, 32).unwrap(), &t.data[..32]);
 }

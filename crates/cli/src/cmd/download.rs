@@ -285,6 +285,9 @@ pub(crate) async fn watch_until(
 ) -> Outcome {
     let terminal = std::io::stderr().is_terminal();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    // Woken by every snapshot the torrent publishes (also the one at completion), so the
+    // command ends as soon as the download does rather than at the next tick.
+    let mut changes = handle.clone();
     let mut last_line = std::time::Instant::now();
     let mut sigterm =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
@@ -293,6 +296,7 @@ pub(crate) async fn watch_until(
             _ = tokio::signal::ctrl_c() => return Outcome::Interrupted,
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => return Outcome::Interrupted,
             _ = tick.tick() => {}
+            _ = changes.stats_changed() => {}
         }
         let s = handle.stats();
         update_bar(bar, &s);
