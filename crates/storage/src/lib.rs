@@ -14,6 +14,7 @@
 //! - `file_cache`: open file handles, least recently used closed beyond a limit.
 //! - `paths`: paths under the download folder, refusing symlinks that lead outside it.
 //! - `uninit_read`: positioned reads into a buffer's spare capacity (uploads, no memset).
+//! - `writeback`: starting write-back of each written piece (a short final `fsync`).
 //! - [`hash_pool`]: [`HashPool`], verify-then-write on worker threads with a bounded queue.
 //! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
 //! - [`check`]: [`initial_check`], resume data or a parallel recheck at start.
@@ -60,6 +61,7 @@ mod paths;
 pub mod resume;
 pub mod storage;
 mod uninit_read;
+mod writeback;
 
 pub use check::initial_check;
 pub use error::StorageError;

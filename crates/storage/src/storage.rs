@@ -207,6 +207,7 @@ impl Storage {
             let file = self.cache.get(slice.file_index, true)?;
             file.write_all_at(chunk, slice.offset)
                 .map_err(|e| StorageError::io("write", self.path_of(slice.file_index), e))?;
+            crate::writeback::start_writeback(&file, slice.offset, len);
         }
         Ok(())
     }
