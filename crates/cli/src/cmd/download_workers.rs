@@ -192,6 +192,14 @@ fn publish(report: &ParallelReport, json: bool) -> anyhow::Result<ExitCode> {
     }
     if report.success() {
         Ok(ExitCode::SUCCESS)
+    } else if report.only_interrupted() {
+        // Ctrl-C is a normal way to stop, as for a single download: exit 0.
+        eprintln!(
+            "bitswarm: interrupted: {} of {} workers stopped before completing; resume data \
+             is saved in each rank's folder, run the same command again to continue",
+            report.failed, report.workers
+        );
+        Ok(ExitCode::SUCCESS)
     } else {
         Err(Failure {
             code: 1,

@@ -15,7 +15,7 @@ use super::messages::{
     TAG_STOP, TAG_SUMMARY,
 };
 use super::run::{parse_task, RunOptions};
-use super::summary::{Outcome, ParallelReport, WorkerSummary};
+use super::summary::{Outcome, ParallelReport, WorkerSummary, INTERRUPTED};
 
 /// Longest wait for every worker's address.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(120);
@@ -51,7 +51,7 @@ pub fn run_coordinator<C: Comm + ?Sized>(
         let now = Instant::now();
         if !interrupted && opts.stop.load(Ordering::Relaxed) {
             interrupted = true;
-            board.fail_running("interrupted");
+            board.fail_running(INTERRUPTED);
         }
         for rank in board.take_stalled(now) {
             let secs = opts.stall_timeout.as_secs();
@@ -92,7 +92,7 @@ pub fn run_coordinator<C: Comm + ?Sized>(
     for row in &mut rows {
         if let Some(Verdict::Failed(why)) = board.verdict(row.rank) {
             // Rank 0's reason (stalled, interrupted) wins over the worker's own view.
-            if row.outcome.is_success() && why == "interrupted" {
+            if row.outcome.is_success() && why == INTERRUPTED {
                 continue;
             }
             row.outcome = Outcome::Failed(why.clone());

@@ -17,7 +17,7 @@ use super::messages::{
     TAG_SUMMARY,
 };
 use super::progress::ProgressSink;
-use super::summary::{Outcome, ParallelReport, WorkerSummary};
+use super::summary::{Outcome, ParallelReport, WorkerSummary, INTERRUPTED};
 use super::worker::{run_worker, Control, WorkerSetup};
 
 /// How long a worker waits for the other workers' addresses.
@@ -195,7 +195,7 @@ impl Control for LocalControl<'_> {
     fn stop_requested(&self) -> Result<Option<Stop>, ParallelError> {
         if self.opts.stop.load(Ordering::Relaxed) {
             if let Ok(mut b) = self.board.lock() {
-                b.fail_running("interrupted");
+                b.fail_running(INTERRUPTED);
             }
             return Ok(Some(Stop::Interrupted));
         }

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use super::messages::Mode;
 
+/// The reason of a worker stopped by Ctrl-C (or SIGTERM) before it completed.
+pub const INTERRUPTED: &str = "interrupted";
+
 /// How a worker ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "reason", rename_all = "lowercase")]
@@ -151,6 +154,17 @@ impl ParallelReport {
     /// Whether every worker completed.
     pub fn success(&self) -> bool {
         self.failed == 0 && self.succeeded > 0
+    }
+
+    /// Whether the run was cut short by the user and nothing else went wrong: some
+    /// workers were interrupted, none failed for another reason. (Their resume data is
+    /// saved; a rerun continues.)
+    pub fn only_interrupted(&self) -> bool {
+        self.failed > 0
+            && self.rows.iter().all(|r| match &r.outcome {
+                Outcome::Complete => true,
+                Outcome::Failed(why) => why == INTERRUPTED,
+            })
     }
 
     /// Pretty JSON.
@@ -306,6 +320,24 @@ mod tests {
         assert_eq!(v["rows"][0]["downloaded"], 32u64 << 20);
         let back: ParallelReport = serde_json::from_str(&report.to_json()).unwrap();
         assert_eq!(back, report);
+    }
+
+    #[test]
+    fn only_interrupted_needs_every_failure_to_be_an_interrupt() {
+        let report = |outcomes: Vec<Outcome>| {
+            let rows = outcomes
+                .into_iter()
+                .enumerate()
+                .map(|(i, o)| row(i + 1, o))
+                .collect();
+            ParallelReport::new("d".into(), Mode::Cooperative, "local", 1, 1.0, rows)
+        };
+        let stopped = || Outcome::Failed(INTERRUPTED.into());
+        assert!(report(vec![stopped(), stopped()]).only_interrupted());
+        assert!(report(vec![Outcome::Complete, stopped()]).only_interrupted());
+        assert!(!report(vec![Outcome::Complete, Outcome::Complete]).only_interrupted());
+        let stalled = Outcome::Failed("stalled: no progress for 60 s".into());
+        assert!(!report(vec![stalled, stopped()]).only_interrupted());
     }
 
     #[test]

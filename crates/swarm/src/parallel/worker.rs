@@ -17,7 +17,7 @@ use bitswarm_proto::Metainfo;
 
 use super::error::ParallelError;
 use super::messages::{Hello, Mode, Status, Stop, WorkerOptions, WorkerState};
-use super::summary::{Outcome, WorkerSummary};
+use super::summary::{Outcome, WorkerSummary, INTERRUPTED};
 
 /// How often the worker looks for a stop message.
 const POLL: Duration = Duration::from_millis(200);
@@ -189,7 +189,7 @@ async fn run(setup: &WorkerSetup, ctl: &dyn Control) -> Result<WorkerSummary, Pa
         (_, Err(e)) => return Err(e),
         _ if stats.completed_after_secs.is_some() || watch.completed.is_some() => Outcome::Complete,
         (TorrentState::Error(e), _) => Outcome::Failed(e.clone()),
-        (_, Ok(Stop::Interrupted)) => Outcome::Failed("interrupted".into()),
+        (_, Ok(Stop::Interrupted)) => Outcome::Failed(INTERRUPTED.into()),
         (_, Ok(Stop::Stalled(secs))) => {
             Outcome::Failed(format!("stalled: no progress for {secs} s"))
         }
