@@ -252,7 +252,8 @@ fn bad_http_requests_get_a_bencoded_failure_reason() {
         announce_target(&hash(3), 1, 1, 0, "").replace("port=1", "port=x"),
         // Unknown event.
         announce_target(&hash(3), 1, 1, 0, "exploded"),
-        // Full scrape (no info_hash): refused, as opentracker does by default.
+        // Full scrape (no info_hash): refused (opentracker serves one; a list of every
+        // torrent is unbounded work for one request).
         "/scrape".to_owned(),
         "/nothing-here".to_owned(),
     ];

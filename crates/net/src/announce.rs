@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, info, warn};
 
 use crate::tracker_http;
-use crate::tracker_types::{AnnounceParams, AnnounceResult, TrackerError};
+use crate::tracker_types::{AnnounceParams, AnnounceResult, ScrapeResult, TrackerError};
 use crate::tracker_udp::{UdpTiming, UdpTracker};
 
 /// Trackers in BEP 12 tiers.
@@ -132,7 +132,8 @@ pub async fn run_announcer(
     loop {
         tokio::select! {
             cmd = commands.recv() => {
-                return stop(cmd, event, &mut clients, &mut tiers, &config, &status).await;
+                let owed = completed_owed(&status, sent_completed, event);
+                return stop(cmd, event, owed, &mut clients, &mut tiers, &config, &status).await;
             }
             changed = status.changed() => {
                 if changed.is_err() {
@@ -161,7 +162,10 @@ pub async fn run_announcer(
         };
         let result = match result {
             Ok(r) => r,
-            Err(cmd) => return stop(cmd, event, &mut clients, &mut tiers, &config, &status).await,
+            Err(cmd) => {
+                let owed = completed_owed(&status, sent_completed, event);
+                return stop(cmd, event, owed, &mut clients, &mut tiers, &config, &status).await;
+            }
         };
         match result {
             Ok(r) => {
@@ -189,10 +193,20 @@ pub async fn run_announcer(
     }
 }
 
-/// Announces `stopped` (if we ever announced) within 5 s, then acknowledges.
+/// Whether the download completed in this session and no tracker has been told yet:
+/// no announce went out since completion, or the `completed` one has not succeeded.
+fn completed_owed(status: &watch::Receiver<AnnounceStatus>, sent: bool, event: Event) -> bool {
+    status.borrow().completed && (!sent || event == Event::Completed)
+}
+
+/// Announces `stopped` (if we ever announced) within 5 s, then acknowledges. A download
+/// that completed just before the stop announces `completed` first (within 5 s too), so
+/// the tracker counts it: trackers count completions from that event only.
+#[allow(clippy::too_many_arguments)]
 async fn stop(
     cmd: Option<AnnouncerCommand>,
     event: Event,
+    completed_owed: bool,
     clients: &mut Clients,
     tiers: &mut TrackerTiers,
     config: &AnnouncerConfig,
@@ -201,6 +215,11 @@ async fn stop(
     let done = cmd.map(|AnnouncerCommand::Stop(done)| done);
     if event != Event::Started {
         let s = *status.borrow();
+        if completed_owed {
+            let p = clients.params(config, &s, Event::Completed);
+            let completed = announce_once(clients, tiers, config, p);
+            let _ = tokio::time::timeout(Duration::from_secs(5), completed).await;
+        }
         let p = clients.params(config, &s, Event::Stopped);
         let stop = announce_once(clients, tiers, config, p);
         let _ = tokio::time::timeout(Duration::from_secs(5), stop).await;
@@ -271,6 +290,27 @@ impl Clients {
             }
             Ok(r)
         }
+    }
+}
+
+/// Scrapes one torrent from one tracker: BEP 48 over HTTP (the scrape URL derived from
+/// the announce URL), BEP 15 over UDP with the retransmission schedule `udp_timing`.
+pub async fn scrape(
+    url: &str,
+    info_hash: [u8; 20],
+    udp_timing: UdpTiming,
+    http_timeout: Duration,
+) -> Result<ScrapeResult, TrackerError> {
+    if url.starts_with("udp://") {
+        let (seeders, completed, leechers) =
+            UdpTracker::new(url, udp_timing)?.scrape(info_hash).await?;
+        Ok(ScrapeResult {
+            seeders,
+            completed,
+            leechers,
+        })
+    } else {
+        tracker_http::scrape(url, info_hash, http_timeout).await
     }
 }
 

@@ -1,9 +1,10 @@
 //! [`TorrentHandle`]: what callers hold for a running torrent — statistics snapshots,
-//! waiting for completion, adding peers, stopping.
+//! waiting for completion, adding peers, scraping its trackers, stopping.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bitswarm_proto::InfoHash;
 use tokio::sync::{mpsc, oneshot, watch, Mutex};
@@ -11,6 +12,11 @@ use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use crate::error::NetError;
 use crate::stats::{TorrentState, TorrentStats};
 use crate::torrent::TorrentCommand;
+use crate::tracker_types::{ScrapeResult, TrackerError};
+use crate::tracker_udp::UdpTiming;
+
+/// Timeout of one HTTP scrape.
+const HTTP_SCRAPE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A cheap, cloneable handle to a torrent of a [`crate::Session`].
 #[derive(Clone, Debug)]
@@ -19,6 +25,9 @@ pub struct TorrentHandle {
     commands: mpsc::Sender<TorrentCommand>,
     stats: watch::Receiver<TorrentStats>,
     task: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    /// The torrent's tracker URLs (every tier, in order) and the UDP schedule, for
+    /// [`TorrentHandle::scrape`].
+    trackers: Arc<(Vec<String>, UdpTiming)>,
 }
 
 impl TorrentHandle {
@@ -33,7 +42,48 @@ impl TorrentHandle {
             commands,
             stats,
             task: Arc::new(Mutex::new(Some(task))),
+            trackers: Arc::new((Vec::new(), UdpTiming::default())),
         }
+    }
+
+    /// Sets the trackers [`TorrentHandle::scrape`] asks.
+    pub(crate) fn with_trackers(mut self, urls: Vec<String>, udp_timing: UdpTiming) -> Self {
+        self.trackers = Arc::new((urls, udp_timing));
+        self
+    }
+
+    /// The tracker URLs of the torrent (every tier, in order; empty when the torrent was
+    /// added without trackers).
+    pub fn trackers(&self) -> &[String] {
+        &self.trackers.0
+    }
+
+    /// Scrapes every tracker of the torrent at once (HTTP per BEP 48, UDP per BEP 15)
+    /// and returns each URL with its counts or why it gave none. A UDP tracker gets two
+    /// attempts of the session's retransmission schedule.
+    pub async fn scrape(&self) -> Vec<(String, Result<ScrapeResult, TrackerError>)> {
+        let (urls, timing) = &*self.trackers;
+        let timing = UdpTiming {
+            max_n: timing.max_n.min(1),
+            ..*timing
+        };
+        let info_hash = self.info_hash.0;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, url) in urls.iter().enumerate() {
+            let url = url.clone();
+            tasks.spawn(async move {
+                let r = crate::announce::scrape(&url, info_hash, timing, HTTP_SCRAPE_TIMEOUT).await;
+                (i, url, r)
+            });
+        }
+        let mut out = Vec::with_capacity(urls.len());
+        while let Some(done) = tasks.join_next().await {
+            if let Ok(r) = done {
+                out.push(r);
+            }
+        }
+        out.sort_by_key(|(i, _, _)| *i);
+        out.into_iter().map(|(_, url, r)| (url, r)).collect()
     }
 
     /// The torrent's info-hash.

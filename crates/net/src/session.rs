@@ -197,7 +197,13 @@ impl Session {
             announcer,
         };
         let task = tokio::spawn(run_torrent(setup, channels));
-        let handle = TorrentHandle::new(info_hash, cmd_tx.clone(), stats_rx, task);
+        let scrape_urls = if add.no_trackers {
+            Vec::new()
+        } else {
+            meta.tracker_tiers().concat()
+        };
+        let handle = TorrentHandle::new(info_hash, cmd_tx.clone(), stats_rx, task)
+            .with_trackers(scrape_urls, self.config.udp_timing);
         if let Ok(mut r) = self.routes.lock() {
             r.insert(info_hash.0, cmd_tx);
         }

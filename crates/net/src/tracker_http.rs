@@ -4,12 +4,14 @@
 use std::time::Duration;
 
 use bitswarm_tracker::http_client_codec::ReplyError;
-use bitswarm_tracker::http_client_codec::{parse_announce_reply, percent_encode};
+use bitswarm_tracker::http_client_codec::{
+    parse_announce_reply, parse_scrape_reply, percent_encode,
+};
 use bitswarm_tracker::Event;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::tracker_types::{AnnounceParams, AnnounceResult, TrackerError};
+use crate::tracker_types::{AnnounceParams, AnnounceResult, ScrapeResult, TrackerError};
 
 /// Largest reply we read.
 const MAX_REPLY: usize = 1 << 20;
@@ -93,6 +95,61 @@ pub async fn announce(
         .await
         .map_err(|_| TrackerError::Timeout)??;
     parse_reply(&body)
+}
+
+/// The scrape URL of an HTTP announce URL, by the convention of BEP 48: the last path
+/// segment must start with `announce`, which becomes `scrape` (`/announce` →
+/// `/scrape`, `/x/announce.php?k=1` → `/x/scrape.php?k=1`). `None` when it does not.
+pub fn scrape_url(announce_url: &str) -> Option<String> {
+    let url = HttpUrl::parse(announce_url).ok()?;
+    let (path, query) = match url.target.find('?') {
+        Some(i) => url.target.split_at(i),
+        None => (url.target.as_str(), ""),
+    };
+    let slash = path.rfind('/')?;
+    let rest = path[slash + 1..].strip_prefix("announce")?;
+    Some(format!(
+        "http://{}{}scrape{rest}{query}",
+        url.host,
+        &path[..=slash]
+    ))
+}
+
+/// Scrapes one torrent from the HTTP tracker of `announce_url` (BEP 48). A tracker that
+/// does not list the torrent knows no peer of it: all counts 0.
+pub async fn scrape(
+    announce_url: &str,
+    info_hash: [u8; 20],
+    timeout: Duration,
+) -> Result<ScrapeResult, TrackerError> {
+    let scrape =
+        scrape_url(announce_url).ok_or_else(|| TrackerError::NoScrape(announce_url.to_owned()))?;
+    let url = HttpUrl::parse(&scrape)?;
+    let mut target = url.target.clone();
+    target.push(if target.contains('?') { '&' } else { '?' });
+    target.push_str("info_hash=");
+    percent_encode(&info_hash, &mut target);
+    let body = tokio::time::timeout(timeout, get(&url, &target))
+        .await
+        .map_err(|_| TrackerError::Timeout)??;
+    parse_scrape(&body, info_hash)
+}
+
+/// Parses a scrape reply body and picks the counts of `info_hash`.
+pub fn parse_scrape(body: &[u8], info_hash: [u8; 20]) -> Result<ScrapeResult, TrackerError> {
+    let files = parse_scrape_reply(body).map_err(|e| match e {
+        ReplyError::Failure(r) => TrackerError::Failure(r),
+        ReplyError::Malformed(m) => TrackerError::Malformed(m),
+    })?;
+    Ok(files
+        .iter()
+        .find(|(h, _)| h.0 == info_hash)
+        .map(|(_, c)| ScrapeResult {
+            seeders: c.complete,
+            completed: c.downloaded,
+            leechers: c.incomplete,
+        })
+        .unwrap_or_default())
 }
 
 /// Parses an announce reply body, including the optional keys the shared codec skips
@@ -246,6 +303,61 @@ mod tests {
         assert_eq!((r.seeders, r.leechers), (1, 2));
         let fail = parse_reply(b"d14:failure reason6:nope!!e");
         assert!(matches!(fail, Err(TrackerError::Failure(r)) if r == "nope!!"));
+    }
+
+    #[test]
+    fn scrape_urls_follow_bep_48() {
+        let s = |u: &str| scrape_url(u);
+        assert_eq!(
+            s("http://127.0.0.1:6969/announce").as_deref(),
+            Some("http://127.0.0.1:6969/scrape")
+        );
+        assert_eq!(
+            s("http://t.example/x/announce.php?passkey=ab/announce").as_deref(),
+            Some("http://t.example/x/scrape.php?passkey=ab/announce")
+        );
+        assert_eq!(
+            s("http://t.example/announce?a=1").as_deref(),
+            Some("http://t.example/scrape?a=1")
+        );
+        // BEP 48's examples of announce URLs without a scrape URL.
+        assert_eq!(s("http://example.com/a"), None);
+        assert_eq!(
+            s("http://example.com/announce?x2%0644"),
+            Some("http://example.com/scrape?x2%0644".into())
+        );
+        assert_eq!(s("http://example.com/x%064announce"), None);
+        assert_eq!(s("http://example.com"), None);
+        assert_eq!(s("udp://example.com:80/announce"), None);
+    }
+
+    #[test]
+    fn scrape_replies() {
+        let mut body = b"d5:filesd20:".to_vec();
+        body.extend_from_slice(&[7; 20]);
+        body.extend_from_slice(b"d8:completei3e10:downloadedi5e10:incompletei2eeee");
+        let r = parse_scrape(&body, [7; 20]).unwrap();
+        assert_eq!(
+            r,
+            ScrapeResult {
+                seeders: 3,
+                completed: 5,
+                leechers: 2
+            }
+        );
+        // Another torrent's entry only: this one has no peers.
+        assert_eq!(
+            parse_scrape(&body, [8; 20]).unwrap(),
+            ScrapeResult::default()
+        );
+        assert!(matches!(
+            parse_scrape(b"d14:failure reason4:nopee", [7; 20]),
+            Err(TrackerError::Failure(r)) if r == "nope"
+        ));
+        assert!(matches!(
+            parse_scrape(b"d5:filesi3ee", [7; 20]),
+            Err(TrackerError::Malformed(_))
+        ));
     }
 
     #[test]

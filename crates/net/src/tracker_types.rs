@@ -50,7 +50,18 @@ pub struct AnnounceResult {
     pub tracker_id: Option<String>,
 }
 
-/// Why an announce failed.
+/// A tracker's counts for one torrent, from a scrape (BEP 48 over HTTP, BEP 15 over UDP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScrapeResult {
+    /// Peers with the whole torrent (`complete`).
+    pub seeders: u32,
+    /// Downloads the tracker saw complete (`downloaded`).
+    pub completed: u32,
+    /// Peers still downloading (`incomplete`).
+    pub leechers: u32,
+}
+
+/// Why an announce or a scrape failed.
 #[derive(Debug, Error)]
 pub enum TrackerError {
     /// The URL is not one we can use.
@@ -74,4 +85,8 @@ pub enum TrackerError {
     /// The reply could not be parsed.
     #[error("malformed tracker reply: {0}")]
     Malformed(String),
+    /// An HTTP tracker whose announce URL does not end in `announce...` has no scrape
+    /// URL (BEP 48).
+    #[error("tracker {0:?} offers no scrape (its announce URL does not end in \"announce\")")]
+    NoScrape(String),
 }
