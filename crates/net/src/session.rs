@@ -196,7 +196,15 @@ impl Session {
             announce_tx,
             announcer,
         };
-        let task = tokio::spawn(run_torrent(setup, channels));
+        let span = tracing::info_span!(
+            "torrent",
+            port = self.local_addr.port(),
+            name = %meta.info().name()
+        );
+        let task = tokio::spawn(tracing::Instrument::instrument(
+            run_torrent(setup, channels),
+            span,
+        ));
         let scrape_urls = if add.no_trackers {
             Vec::new()
         } else {

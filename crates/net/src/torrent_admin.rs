@@ -117,6 +117,8 @@ impl Torrent {
         let now = Instant::now();
         self.coop_tick(now);
         self.collect_closing_uploads(now);
+        // Pieces that found the shared hash queue full (see `drain_hash_backlog`).
+        self.drain_hash_backlog();
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for k in &keys {
             self.peer_timeout(*k, now);
@@ -236,7 +238,17 @@ impl Torrent {
         for k in banned_now {
             self.touch(k);
         }
+        for p in self.peers.values() {
+            let s = &p.session;
+            tracing::trace!(peer = %p.addr, out = p.outgoing, conn = s.is_connected(), closed = s.is_closed(),
+                am_int = s.am_interested(), peer_choking = s.peer_choking(), am_choking = s.am_choking(),
+                peer_int = s.peer_interested(), reqs = s.requests().len(), has = s.peer_pieces().count(),
+                pending_up = p.pending_uploads.len(), reading = p.reading, backlog = p.conn.backlog(), "peer state");
+        }
         tracing::debug!(
+            have = self.picker.have().count(),
+            hash_backlog = self.hash_backlog.len(),
+            hashing = self.hashing,
             peers = self.peers.len(),
             banned = self.banned.len(),
             "peer check done"

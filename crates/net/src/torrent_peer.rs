@@ -351,6 +351,7 @@ impl Torrent {
             setup,
             coop,
             buffers,
+            hash_backlog,
             ..
         } = self;
         let Some(p) = peers.get_mut(&key) else { return };
@@ -387,10 +388,11 @@ impl Torrent {
             suggested: &p.suggested,
         };
         let blocks = picker.pick(&pick, slots, rng);
-        // Bounded memory: with too many pieces in assembly, only blocks of those pieces
-        // are requested; the others go back to the picker.
+        // Bounded memory: with too many pieces in assembly or waiting for the hash
+        // queue, only blocks of pieces in assembly are requested; the others go back to
+        // the picker.
         let max_buffers = max_buffered_pieces(geometry.piece_length());
-        let full = buffers.len() >= max_buffers;
+        let full = buffers.len() + hash_backlog.len() >= max_buffers;
         for b in blocks {
             if full && !buffers.contains_key(&b.piece) {
                 picker.release(key, &b);

@@ -74,30 +74,45 @@ impl Torrent {
         }
     }
 
+    /// Hands a complete piece to the hash pool, behind any pieces already waiting.
     fn submit_hash(&mut self, piece: u32, data: Vec<u8>) {
-        let Some(expected) = self
-            .setup
-            .metainfo
-            .info()
-            .pieces()
-            .get(piece as usize)
-            .copied()
-        else {
-            return;
-        };
-        let tx = self.internal_tx.clone();
-        let res = self.setup.hash_pool.try_verify_and_write_reusing(
-            self.setup.storage.clone(),
-            piece,
-            data,
-            expected,
-            move |outcome, buf| {
-                let _ = tx.send(Internal::Hashed(outcome, buf));
-            },
-        );
-        match res {
-            Ok(()) => self.hashing += 1,
-            Err(full) => self.hash_backlog.push_back((full.piece, full.data)),
+        self.hash_backlog.push_back((piece, data));
+        self.drain_hash_backlog();
+    }
+
+    /// Hands waiting pieces to the hash pool while its queue takes them. The pool (and
+    /// its bounded queue) is shared by every torrent of the session, so a full queue may
+    /// hold only other torrents' pieces: this torrent then has no result of its own
+    /// coming to retry on, and the tick retries instead (`torrent_admin.rs`).
+    pub(crate) fn drain_hash_backlog(&mut self) {
+        while let Some((piece, data)) = self.hash_backlog.pop_front() {
+            let Some(expected) = self
+                .setup
+                .metainfo
+                .info()
+                .pieces()
+                .get(piece as usize)
+                .copied()
+            else {
+                continue;
+            };
+            let tx = self.internal_tx.clone();
+            let res = self.setup.hash_pool.try_verify_and_write_reusing(
+                self.setup.storage.clone(),
+                piece,
+                data,
+                expected,
+                move |outcome, buf| {
+                    let _ = tx.send(Internal::Hashed(outcome, buf));
+                },
+            );
+            match res {
+                Ok(()) => self.hashing += 1,
+                Err(full) => {
+                    self.hash_backlog.push_front((full.piece, full.data));
+                    break;
+                }
+            }
         }
     }
 
@@ -106,9 +121,7 @@ impl Torrent {
         if self.spare_buffers.len() < MAX_SPARE_BUFFERS && !self.picker.is_complete() {
             self.spare_buffers.push(buf);
         }
-        if let Some((piece, data)) = self.hash_backlog.pop_front() {
-            self.submit_hash(piece, data);
-        }
+        self.drain_hash_backlog();
         let now = Instant::now();
         match outcome {
             PieceOutcome::Verified { piece } => self.on_piece_good(piece, now),

@@ -1,0 +1,76 @@
+//! A hashing pool shared with other work (the other torrents of a session, other
+//! sessions of the swarm runner): a torrent whose pieces found the pool's queue full
+//! while none of its own pieces were in the pool still gets them hashed once the queue
+//! has room (issue #6: one torrent of a multi-torrent session stopped for good with
+//! every remaining piece downloaded and waiting for the hash queue).
+
+mod common;
+
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bitswarm_net::{AddTorrent, HashPool, Session};
+use bitswarm_storage::Storage;
+use common::*;
+
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pieces_waiting_for_a_full_shared_hash_queue_are_hashed_later() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, data) = make_torrent(dir.path(), "one.bin", &[("", 40 * 16384)], 16384, vec![]);
+    let total = meta.info().content_length();
+
+    // One hashing thread and a queue of one piece, both taken by other work: the thread
+    // is held by a job whose completion waits for `release`, the queue by a second job.
+    let pool = Arc::new(HashPool::new(1, 1));
+    std::fs::create_dir_all(dir.path().join("other")).unwrap();
+    let other = Arc::new(Storage::open(meta.info(), &dir.path().join("other")).unwrap());
+    let (started_tx, started_rx) = std_mpsc::channel();
+    let (release_tx, release_rx) = std_mpsc::channel::<()>();
+    pool.verify_and_write(other.clone(), 0, vec![0; 16384], [0; 20], move |_| {
+        let _ = started_tx.send(());
+        let _ = release_rx.recv();
+    });
+    started_rx.recv().unwrap();
+    pool.try_verify_and_write(other, 1, vec![0; 16384], [0; 20], |_| {})
+        .map_err(|_| "the queue should have room for one piece")
+        .unwrap();
+
+    let seed = session().await;
+    seed.add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let leech = Session::with_hash_pool(config(), pool.clone())
+        .await
+        .unwrap();
+    let out = dir.path().join("out");
+    let mut add = AddTorrent::download(meta.clone(), &out);
+    add.no_trackers = true;
+    add.extra_peers = vec![addr_of(&seed)];
+    let mut lh = leech.add_torrent(add).await.unwrap();
+
+    // Every block arrives while no piece can be queued for hashing.
+    tokio::time::timeout(TIMEOUT, async {
+        while lh.stats().downloaded < total {
+            lh.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("the leecher did not receive every block");
+    assert_eq!(lh.stats().pieces_have, 0, "nothing can be hashed yet");
+
+    // The other work finishes; the pool is idle from now on.
+    release_tx.send(()).unwrap();
+    let stats = tokio::time::timeout(TIMEOUT, lh.wait_complete())
+        .await
+        .expect("pieces that waited for the hash queue were never hashed")
+        .unwrap();
+    assert_eq!(stats.have_bytes, total);
+    assert_eq!(stats.hash_failures, 0);
+    leech.shutdown().await;
+    seed.shutdown().await;
+    assert_same_tree(&data, &out.join("one.bin"));
+}
