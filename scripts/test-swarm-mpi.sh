@@ -71,8 +71,8 @@ attempt() {
 }
 
 # run NAME SCENARIO_TOML EXPECT_CORRUPT: a failed attempt is tried once more and, if that
-# passes, reported as FLAKY (a known rare stall of multi-torrent sessions is being chased;
-# the retry keeps it visible without failing CI on it).
+# passes, reported as FLAKY (loopback swarms on a loaded machine; the retry keeps a rare
+# failure visible without failing CI on it).
 run() {
     if attempt "$@"; then
         passed=$((passed + 1))
@@ -81,19 +81,6 @@ run() {
         passed=$((passed + 1))
     else
         failed=$((failed + 1))
-    fi
-}
-
-# known_issue NAME SCENARIO_TOML EXPECT_CORRUPT: a case that exposes a known, open bug. It
-# runs and its result is printed, but it does not fail the suite. Issue #6: sessions with
-# several torrents sometimes stall (one torrent stops moving), seen in a few runs in 40
-# in-process and more often under mpirun on a loaded machine. Move the case back to `run`
-# once it is fixed.
-known_issue() {
-    if attempt "$@"; then
-        passed=$((passed + 1))
-    else
-        echo "KNOWN ISSUE (#6, multi-torrent stall): $1 failed; not counted as a failure"
     fi
 }
 
@@ -108,7 +95,7 @@ hold_fraction = 0.4
 upload_limit = "4MiB"
 seed_upload_limit = "4MiB"' 0
 
-known_issue two-files-mixed-roles '
+run two-files-mixed-roles '
 seed = 11
 deadline_secs = 30
 files = 2

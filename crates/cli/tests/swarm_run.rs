@@ -191,3 +191,43 @@ fn missed_deadline_fails_naming_the_client() {
     assert_eq!(r["success"], false);
     assert_eq!(clients(&r)[1]["completed"], false);
 }
+
+/// Two files, sessions with two torrents each (issue #6: one torrent of a session could
+/// stop for good with its last pieces waiting for the session's shared hash queue). The
+/// stall showed in about one run in ten, so the scenario runs several times; the
+/// deterministic check is net's `shared_hash_pool` test.
+#[test]
+fn two_file_swarm_completes_in_every_run() {
+    let scenario = r#"
+        seed = 11
+        deadline_secs = 30
+        files = 2
+        size = "2MiB"
+        seeds = 1
+        peers = 0
+        leechers = 3
+        upload_limit = "4MiB"
+        [[client]]
+        name = "mixed"
+        count = 2
+        roles = ["seed", "leech"]
+    "#;
+    for run in 0..6 {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let (out, report) = swarm(tmp.path(), scenario, &["--quiet"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(0), "run {run}: {err}");
+        let r = report.expect("report written");
+        let cs = clients(&r);
+        assert_eq!(cs.len(), 6);
+        for c in cs {
+            assert_eq!(c["completed"], true, "run {run}: {c}");
+            assert_eq!(c["verified"], true, "run {run}: {c}");
+        }
+        let leech = cs
+            .iter()
+            .find(|c| c["name"].as_str().is_some_and(|n| n.starts_with("leech")))
+            .expect("a leecher");
+        assert_eq!(u(&leech["needed"]), 4 * MIB, "{leech}");
+    }
+}
