@@ -85,6 +85,11 @@ pub struct DownloadArgs {
     /// Parallel, cooperative: write one copy into DIR, each worker its share of the pieces.
     #[arg(long, value_name = "DIR")]
     pub shared_dir: Option<PathBuf>,
+    /// Parallel, cooperative: the address workers give each other, an IP for all of them
+    /// or `auto` (each worker its own, the source address of its default route: workers
+    /// on several hosts under MPI) [default: 127.0.0.1].
+    #[arg(long, value_name = "IP|auto")]
+    pub advertise_ip: Option<bitswarm_swarm::parallel::Advertise>,
     /// Parallel: print the final report as JSON instead of a table.
     #[arg(long)]
     pub json: bool,

@@ -136,6 +136,11 @@ fn task(args: &DownloadArgs) -> anyhow::Result<Task> {
         max_failcount: args.max_failcount,
         announce_interval_secs: args.announce_interval,
         recheck: args.recheck,
+        encryption: args.encryption,
+        handshake_timeout_secs: args.handshake_timeout,
+        advertise_ip: args
+            .advertise_ip
+            .unwrap_or(WorkerOptions::default().advertise_ip),
         ..WorkerOptions::default()
     };
     if options.shared_dir.is_some() && options.mode != Mode::Cooperative {

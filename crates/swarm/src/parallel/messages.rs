@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use bitswarm_cluster::Tag;
+use bitswarm_net::EncryptionPolicy;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::error::ParallelError;
@@ -74,7 +75,7 @@ pub struct WorkerOptions {
     /// Base port: worker `r` listens on `base + r` (0: any free port).
     pub base_port: u16,
     /// Address the workers advertise to each other (cooperative mode).
-    pub advertise_ip: IpAddr,
+    pub advertise_ip: Advertise,
     /// Peers every worker dials.
     pub peers: Vec<SocketAddr>,
     /// Download cap per worker, bytes/s.
@@ -95,6 +96,71 @@ pub struct WorkerOptions {
     pub share_grace_secs: u64,
     /// Hash what is on disk instead of trusting resume data.
     pub recheck: bool,
+    /// Protocol encryption (MSE/PE) of every worker's connections.
+    #[serde(with = "policy_text")]
+    pub encryption: EncryptionPolicy,
+    /// Seconds a peer has to finish its handshake.
+    pub handshake_timeout_secs: u64,
+}
+
+/// The address a cooperative worker gives the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Advertise {
+    /// This address, for every worker (127.0.0.1 on one machine).
+    Ip(IpAddr),
+    /// Each worker its own: the source address of its route to the outside (workers on
+    /// several hosts under MPI).
+    Auto,
+}
+
+impl Advertise {
+    /// The address this worker advertises. `Auto` asks the kernel which source address
+    /// it would use toward a public address (a UDP `connect`, which sends nothing);
+    /// without a route it falls back to 127.0.0.1.
+    pub fn resolve(self) -> IpAddr {
+        match self {
+            Advertise::Ip(ip) => ip,
+            Advertise::Auto => std::net::UdpSocket::bind("0.0.0.0:0")
+                .and_then(|s| {
+                    // 192.0.2.1: TEST-NET-1 (RFC 5737), never answered; only the route
+                    // matters.
+                    s.connect("192.0.2.1:9")?;
+                    s.local_addr()
+                })
+                .map(|a| a.ip())
+                .ok()
+                .filter(|ip| !ip.is_unspecified())
+                .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        }
+    }
+}
+
+impl std::str::FromStr for Advertise {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "auto" {
+            return Ok(Advertise::Auto);
+        }
+        s.parse::<IpAddr>()
+            .map(Advertise::Ip)
+            .map_err(|_| format!("{s:?} is neither an IP address nor \"auto\""))
+    }
+}
+
+/// `EncryptionPolicy` as its command-line word in the JSON task header.
+mod policy_text {
+    use bitswarm_net::EncryptionPolicy;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &EncryptionPolicy, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(p)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EncryptionPolicy, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for WorkerOptions {
@@ -104,7 +170,7 @@ impl Default for WorkerOptions {
             output: PathBuf::from("."),
             shared_dir: None,
             base_port: 0,
-            advertise_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            advertise_ip: Advertise::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
             peers: Vec::new(),
             download_limit: None,
             upload_limit: None,
@@ -115,6 +181,8 @@ impl Default for WorkerOptions {
             status_interval_ms: 1000,
             share_grace_secs: 15,
             recheck: false,
+            encryption: EncryptionPolicy::Prefer,
+            handshake_timeout_secs: 10,
         }
     }
 }
@@ -292,8 +360,36 @@ mod tests {
             base_port: 7000,
             peers: vec!["127.0.0.1:6881".parse().unwrap()],
             download_limit: Some(8 << 20),
+            encryption: EncryptionPolicy::Require,
+            handshake_timeout_secs: 3,
+            advertise_ip: Advertise::Auto,
             ..WorkerOptions::default()
         }
+    }
+
+    #[test]
+    fn advertise_parses_and_resolves() {
+        assert_eq!("auto".parse::<Advertise>(), Ok(Advertise::Auto));
+        let ip: IpAddr = "10.1.2.3".parse().unwrap();
+        assert_eq!("10.1.2.3".parse::<Advertise>(), Ok(Advertise::Ip(ip)));
+        assert!("10.1.2".parse::<Advertise>().is_err());
+        assert_eq!(Advertise::Ip(ip).resolve(), ip);
+        // Whatever the machine's routes, an address a peer could dial.
+        assert!(!Advertise::Auto.resolve().is_unspecified());
+    }
+
+    #[test]
+    fn options_carry_encryption_in_the_json_header() {
+        let task = Task {
+            input: Input::Torrent(vec![1]),
+            options: options(),
+        };
+        let frame = task.encode();
+        let text = String::from_utf8_lossy(&frame);
+        assert!(text.contains("\"encryption\":\"require\""), "{text}");
+        assert!(text.contains("\"advertise_ip\":\"auto\""), "{text}");
+        let back = Task::decode(&frame).unwrap();
+        assert_eq!(back.options.encryption, EncryptionPolicy::Require);
     }
 
     #[test]

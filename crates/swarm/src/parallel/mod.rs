@@ -38,7 +38,7 @@ pub mod summary;
 mod worker;
 
 pub use error::ParallelError;
-pub use messages::{Input, Mode, Task, WorkerOptions};
+pub use messages::{Advertise, Input, Mode, Task, WorkerOptions};
 pub use progress::{Bars, Lines, NoProgress, ParallelProgress, ProgressSink};
 pub use run::{run_rank, RunOptions};
 pub use summary::{Outcome, ParallelReport, WorkerSummary};

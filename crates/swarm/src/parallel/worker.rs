@@ -85,6 +85,8 @@ impl WorkerSetup {
             peer_check_interval: Duration::from_secs(o.peer_check_interval_secs.max(1)),
             max_failcount: o.max_failcount.max(1),
             max_announce_interval: o.announce_interval_secs.map(Duration::from_secs),
+            encryption: o.encryption,
+            handshake_timeout: Duration::from_secs(o.handshake_timeout_secs.max(1)),
             ..SessionConfig::default()
         }
     }
@@ -124,7 +126,7 @@ async fn run(setup: &WorkerSetup, ctl: &dyn Control) -> Result<WorkerSummary, Pa
     let me = Hello {
         rank: setup.rank,
         addr: Some(SocketAddr::new(
-            setup.options.advertise_ip,
+            setup.options.advertise_ip.resolve(),
             session.local_addr().port(),
         )),
         peer_id: session.peer_id().0,
