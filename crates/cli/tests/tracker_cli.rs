@@ -1,9 +1,9 @@
 //! The real `bitswarm tracker` binary on 127.0.0.1 (ports picked by the kernel): the
 //! printed default config parses back with `--config`; HTTP announce and scrape answers
 //! and their counts (`completed`, `stopped`); bencoded `failure reason`s for bad requests
-//! and for a full scrape; a UDP connect/announce/scrape round trip; `--whitelist`;
-//! `/stats` and `/metrics`; SIGINT and SIGTERM make it exit 0; a bad config file gives one
-//! line and exit code 2.
+//! and for a full scrape; a UDP connect/announce/scrape round trip; `--whitelist` (HTTP
+//! and UDP); `/stats` and `/metrics`; SIGINT and SIGTERM make it exit 0; a bad config
+//! file gives one line and exit code 2.
 //!
 //! The requests are written by hand here (not with the tracker crate's client codecs), so
 //! the test checks the wire format itself.
@@ -373,6 +373,19 @@ fn whitelist_refuses_unknown_info_hashes() {
     let (_, body) = t.get(&announce_target(&hash(7), 1, 7001, 10, "started"));
     assert!(decode(&body).get(b"failure reason").is_none());
     assert_eq!(int(&decode(&body), b"incomplete"), Some(1));
+    // Over UDP too: an error reply (action 3) for the unknown torrent.
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut p = 0x41727101980u64.to_be_bytes().to_vec();
+    p.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 1]);
+    let r = udp_call(&sock, t.udp, &p);
+    let conn = r[8..16].to_vec();
+    let r = udp_call(&sock, t.udp, &udp_announce(&conn, 9, &hash(8), 1, 0, 2));
+    assert_eq!((be32(&r, 0), be32(&r, 4)), (3, 9), "{r:?}");
+    let r = udp_call(&sock, t.udp, &udp_announce(&conn, 10, &hash(7), 2, 0, 2));
+    assert_eq!((be32(&r, 0), be32(&r, 4)), (1, 10), "{r:?}");
+
     let (_, body) = t.get(&format!("/scrape?info_hash={}", pct(&hash(8))));
     let v = decode(&body);
     let unknown_listed = v.get(b"files").and_then(|f| f.get(&hash(8)[..])).is_some();
