@@ -472,11 +472,14 @@ impl Torrent {
             }
             self.remove_peer(k, Some("shutdown".into()));
         }
-        // Pieces in the hash pool: take their results so resume data includes them.
+        // Pieces in the hash pool: take their results so resume data includes them. A
+        // background resume save still running is waited for too, so that it cannot land
+        // after (and over) the final save below, or write after shutdown returned.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while self.hashing > 0 {
+        while self.hashing > 0 || self.resume_saving {
             match tokio::time::timeout_at(deadline, internal_rx.recv()).await {
                 Ok(Some(Internal::Hashed(o, buf))) => self.on_hashed(o, buf),
+                Ok(Some(ev @ Internal::ResumeSaved(_))) => self.on_internal(ev),
                 Ok(Some(_)) => {}
                 _ => break,
             }
