@@ -20,6 +20,8 @@
 //! - [`choker`] — [`Choker`] (tit-for-tat, optimistic unchoke).
 //! - [`rate`] — [`RateMeter`].
 //! - [`score`] — [`PeerScore`], [`Fault`].
+//! - [`pex`] — [`PexState`]: peer exchange (BEP 11) with one peer, its rate limits and
+//!   what we take from it.
 //! - [`share`] — [`PieceShare`], [`ShareGate`]: which pieces a member of a cooperating
 //!   group asks outside peers for.
 //! - [`session`] — [`PeerSession`], the per-peer protocol state machine (inputs
@@ -30,6 +32,7 @@
 pub mod bitfield;
 pub mod choker;
 pub mod geometry;
+pub mod pex;
 pub mod picker;
 mod rarity;
 pub mod rate;
@@ -42,6 +45,7 @@ pub mod share;
 pub use bitfield::{Bitfield, BitfieldError};
 pub use choker::{ChokeDecision, Choker, ChokerConfig, ChokerPeer};
 pub use geometry::{Geometry, GeometryError, BLOCK_LEN};
+pub use pex::PexState;
 pub use picker::{BlockReceived, PickFor, PickerConfig, PickerError, PiecePicker};
 pub use rate::RateMeter;
 pub use request_queue::{RequestQueue, RequestQueueConfig, UnrequestedBlock};

@@ -16,8 +16,8 @@
 //! - [`config`] — [`SessionConfig`], [`AddTorrent`], [`DataLocation`].
 //! - [`stats`] — [`TorrentStats`], [`PeerStats`], [`TorrentState`].
 //! - `torrent` — the driver task; its parts in `torrent_peer` (session events),
-//!   `torrent_piece` (blocks, hashing, uploads) and `torrent_admin` (tick, choking,
-//!   peer check and bans, resume data, statistics); `peer` — per-peer driver state.
+//!   `torrent_piece` (blocks, hashing, uploads), `torrent_admin` (tick, choking,
+//!   peer check and bans, resume data, statistics) and `torrent_pex` (BEP 11); `peer` — per-peer driver state.
 //! - [`cooperation`] — [`cooperation::Cooperation`]: a group of downloaders splitting
 //!   the pieces (outside peers give each member its share only).
 //! - [`connection`] — socket tasks: large reads, vectored writes, backpressure.
@@ -49,6 +49,7 @@ pub mod stats;
 mod torrent;
 mod torrent_admin;
 mod torrent_peer;
+mod torrent_pex;
 mod torrent_piece;
 pub mod tracker_http;
 pub mod tracker_types;

@@ -173,6 +173,8 @@ pub(crate) struct Torrent {
     pub coop: Option<crate::cooperation::CoopState>,
     /// The info dictionary's bytes, served to peers (BEP 9, `metadata_serve.rs`).
     pub raw_info: Bytes,
+    /// Peer exchange with each peer (BEP 11, `torrent_pex.rs`).
+    pub pex: crate::torrent_pex::PexPeers,
 }
 
 /// Channels the driver task runs on.
@@ -334,6 +336,7 @@ impl Torrent {
             wanted_bytes,
             coop: None,
             raw_info: Bytes::copy_from_slice(setup.metainfo.raw_info()),
+            pex: Default::default(),
             setup,
         })
     }

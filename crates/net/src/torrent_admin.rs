@@ -116,6 +116,7 @@ impl Torrent {
     pub(crate) fn on_tick(&mut self) {
         let now = Instant::now();
         self.coop_tick(now);
+        self.pex_tick(now);
         self.collect_closing_uploads(now);
         // Pieces that found the shared hash queue full (see `drain_hash_backlog`).
         self.drain_hash_backlog();

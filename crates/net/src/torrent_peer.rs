@@ -8,7 +8,7 @@ use bitswarm_engine::{
     CloseReason, Fault, PeerKey, PeerSession, PickFor, RequestQueueConfig, Role, SessionConfig,
     SessionEvent,
 };
-use bitswarm_wire::{allowed_fast_set, ExtensionHandshake, UT_METADATA};
+use bitswarm_wire::{allowed_fast_set, ExtensionHandshake, UT_METADATA, UT_PEX};
 use bytes::Bytes;
 use tracing::{debug, info};
 
@@ -17,6 +17,7 @@ use crate::encryption::PeerStream;
 use crate::metadata_serve::UT_METADATA_ID;
 use crate::peer::{push_hint, Peer};
 use crate::torrent::Torrent;
+use crate::torrent_pex::UT_PEX_ID;
 
 /// Allowed-fast pieces we grant each peer (BEP 6 suggests 10).
 const ALLOWED_FAST_COUNT: usize = 10;
@@ -31,12 +32,17 @@ impl Torrent {
         );
         let reqq = self.setup.config.reqq.max(1);
         c.max_incoming_requests = reqq as usize;
+        let mut m: std::collections::BTreeMap<String, u8> =
+            [(UT_METADATA.to_owned(), UT_METADATA_ID)].into();
+        if self.pex_enabled() {
+            m.insert(UT_PEX.to_owned(), UT_PEX_ID);
+        }
         c.extension_handshake = Some(ExtensionHandshake {
             client: Some(format!("bitswarm {}", env!("CARGO_PKG_VERSION"))),
             port: Some(self.setup.listen.port()),
             reqq: Some(reqq),
             yourip: peer_ip,
-            m: [(UT_METADATA.to_owned(), UT_METADATA_ID)].into(),
+            m,
             metadata_size: Some(self.raw_info.len() as u64),
             ..ExtensionHandshake::default()
         });
@@ -244,8 +250,12 @@ impl Torrent {
             SessionEvent::Extended { id, payload } if id == UT_METADATA_ID => {
                 self.on_metadata_message(key, payload, now)
             }
+            SessionEvent::Extended { id, payload } if id == UT_PEX_ID => {
+                self.on_pex_message(key, payload, now)
+            }
             SessionEvent::DhtPort(_) | SessionEvent::Extended { .. } => {}
             SessionEvent::ExtensionHandshake(h) => {
+                self.pex_on_handshake(key, &h);
                 if let Some(p) = self.peers.get_mut(&key) {
                     p.ut_metadata = h.id_of(UT_METADATA);
                     p.client = h.client.map(|c| c.chars().take(64).collect());
