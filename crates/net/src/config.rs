@@ -46,6 +46,10 @@ pub struct SessionConfig {
     pub handshake_timeout: Duration,
     /// The DHT (BEP 5) on the listen port, UDP (`None`: off).
     pub dht: Option<crate::dht::DhtSettings>,
+    /// Peer exchange (BEP 11 `ut_pex`, never for private torrents). Off by default so
+    /// that harnesses (swarm runner, parallel workers) keep the peers they were given;
+    /// the CLI turns it on.
+    pub pex: bool,
 }
 
 impl Default for SessionConfig {
@@ -69,6 +73,7 @@ impl Default for SessionConfig {
             encryption: EncryptionPolicy::Prefer,
             handshake_timeout: Duration::from_secs(10),
             dht: None,
+            pex: false,
         }
     }
 }

@@ -140,6 +140,16 @@ impl TorrentHandle {
             .map_err(|_| NetError::Closed)
     }
 
+    /// Reports peers that sent bad metadata (wrong hash, a lying or out-of-range size)
+    /// while a magnet link's metadata was fetched: their failcount goes to the ban
+    /// threshold and the peer check bans them (they are never dialled).
+    pub async fn penalise_bad_metadata(&self, peers: Vec<SocketAddr>) -> Result<(), NetError> {
+        self.commands
+            .send(TorrentCommand::BadMetadata(peers))
+            .await
+            .map_err(|_| NetError::Closed)
+    }
+
     /// Cooperates with a group of downloaders: outside peers are asked only for our
     /// share of the pieces, members for anything (see [`crate::cooperation`]).
     pub async fn cooperate(&self, c: crate::cooperation::Cooperation) -> Result<(), NetError> {

@@ -191,6 +191,11 @@ impl Session {
         let mut add = AddTorrent::download(fetched.metainfo.clone(), save_dir);
         add.extra_peers = fetched.peers.clone();
         let handle = self.add_torrent(add).await?;
+        if !fetched.refused.is_empty() {
+            handle
+                .penalise_bad_metadata(fetched.refused.clone())
+                .await?;
+        }
         Ok((handle, fetched))
     }
 

@@ -1,7 +1,9 @@
 //! Serving our info dictionary to peers (BEP 9 `ut_metadata`): the answer to one
 //! `request` (a `data` piece of 16 KiB, the last shorter, or a `reject` when out of
-//! range or over the peer's budget), and the driver hook that sends it.
+//! range or over the peer's budget), and the driver hook that sends it. Also the
+//! driver's penalty for peers that sent bad metadata while it was being fetched.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bitswarm_engine::{Fault, PeerKey};
@@ -63,6 +65,21 @@ pub(crate) fn answer(raw_info: &Bytes, piece: u32) -> MetadataMessage {
 }
 
 impl Torrent {
+    /// Peers that sent bad metadata during the fetch: wrong metadata is proof of a bad
+    /// (or broken) peer, so its failcount goes straight to the ban threshold and the
+    /// peer check runs now.
+    pub fn penalise_bad_metadata(&mut self, addrs: Vec<SocketAddr>) {
+        let max = self.setup.config.max_failcount;
+        for addr in addrs {
+            tracing::info!(peer = %addr, "penalising peer for bad metadata");
+            let score = self.scores.entry(addr).or_default();
+            while !score.should_ban(max) {
+                score.record(Fault::ProtocolError);
+            }
+        }
+        self.peer_check();
+    }
+
     /// A `ut_metadata` message from a peer: answer requests; a peer that sends
     /// anything else to a torrent with metadata gets it ignored, garbage counts as a
     /// protocol fault.

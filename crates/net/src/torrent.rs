@@ -50,6 +50,8 @@ pub enum TorrentCommand {
     Shutdown(oneshot::Sender<()>),
     /// Cooperate with a group of downloaders (see `cooperation.rs`).
     Cooperate(Box<crate::cooperation::Cooperation>),
+    /// Peers that sent bad metadata while it was fetched: penalised, then banned.
+    BadMetadata(Vec<SocketAddr>),
 }
 
 /// Results of work done off the driver task.
@@ -240,6 +242,7 @@ pub(crate) async fn run_torrent(setup: TorrentSetup, ch: TorrentChannels) {
                 }
                 Some(TorrentCommand::AddPeers(addrs)) => t.add_candidates(addrs),
                 Some(TorrentCommand::Cooperate(c)) => t.set_cooperation(*c),
+                Some(TorrentCommand::BadMetadata(addrs)) => t.penalise_bad_metadata(addrs),
                 None => {
                     t.shutdown(&mut internal_rx).await;
                     return;

@@ -214,7 +214,7 @@ impl Torrent {
     }
 
     /// Disconnects and bans peers at or over the fault limit.
-    fn peer_check(&mut self) {
+    pub(crate) fn peer_check(&mut self) {
         let max = self.setup.config.max_failcount;
         let mut banned_now = Vec::new();
         for (k, p) in self.peers.iter_mut() {

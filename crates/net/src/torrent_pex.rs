@@ -1,8 +1,8 @@
 //! Peer exchange (BEP 11 `ut_pex`) in the torrent driver: we advertise `ut_pex` in the
 //! extension handshake, tell each peer about the others we are connected to (as
 //! `PexState` decides: at most once a minute, 50 added and 50 dropped per message) and
-//! dial what peers tell us, within each peer's budget. Private torrents (BEP 27) do no
-//! PEX.
+//! dial what peers tell us, within each peer's budget. Only when the session's config
+//! asks for it (`SessionConfig::pex`); private torrents (BEP 27) never do PEX.
 //!
 //! The address a peer is advertised under: the one we dialled, or for a peer that
 //! dialled us, its IP with the listen port of its extension handshake (`p`); a peer
@@ -42,9 +42,10 @@ struct PexPeer {
 }
 
 impl Torrent {
-    /// Whether this torrent exchanges peers (not for private torrents).
+    /// Whether this torrent exchanges peers (when the session says so, and never for
+    /// private torrents).
     pub fn pex_enabled(&self) -> bool {
-        !self.setup.metainfo.info().is_private()
+        self.setup.config.pex && !self.setup.metainfo.info().is_private()
     }
 
     /// Notes a peer's `ut_pex` id and listen port from its extension handshake.

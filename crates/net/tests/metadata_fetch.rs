@@ -1,6 +1,7 @@
 //! Magnet links in process: the metadata is fetched from a bitswarm seed (BEP 9) and
 //! the download completes; a peer serving metadata with the wrong hash is refused while
-//! an honest seed supplies it; a `metadata_size` over 16 MiB is refused.
+//! an honest seed supplies it (and the torrent then bans it); a `metadata_size` over
+//! 16 MiB is refused.
 
 mod common;
 
@@ -189,6 +190,46 @@ async fn wrong_metadata_is_refused_and_the_honest_seed_supplies_it() {
     assert_eq!(fetched.metainfo.info_hash(), meta.info_hash());
     assert_eq!(fetched.refused, vec![liar]);
     assert!(!fetched.peers.contains(&liar));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_sent_wrong_metadata_is_banned_by_the_torrent() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, data) = make_torrent(dir.path(), "b.bin", &[("", 100_000)], 16 * 1024, vec![]);
+    let seed = session().await;
+    let _sh = seed
+        .add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let liar = lying_peer(meta.info_hash().0, meta.raw_info().len() as u64).await;
+    let leech = session().await;
+    let late_seed = slow_proxy(addr_of(&seed), Duration::from_secs(1)).await;
+    let magnet = magnet_for(meta.info_hash(), &[liar]);
+    let out = dir.path().join("out");
+    let (h, fetched) = leech
+        .add_magnet(&magnet, &out, &[late_seed], TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(fetched.refused, vec![liar]);
+    let mut h2 = h.clone();
+    let banned = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            if h2.stats().banned >= 1 {
+                return true;
+            }
+            if h2.changed().await.is_err() {
+                return false;
+            }
+        }
+    })
+    .await;
+    assert_eq!(banned, Ok(true), "the liar was banned: {:?}", h.stats());
+    assert!(h.stats().peer_list.iter().all(|p| p.addr != liar));
+    tokio::time::timeout(TIMEOUT, h.wait_complete())
+        .await
+        .expect("timed out")
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

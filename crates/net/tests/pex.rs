@@ -13,6 +13,15 @@ use common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+async fn pex_session() -> bitswarm_net::Session {
+    bitswarm_net::Session::new(bitswarm_net::SessionConfig {
+        pex: true,
+        ..config()
+    })
+    .await
+    .unwrap()
+}
+
 async fn wait_for(
     h: &TorrentHandle,
     what: &str,
@@ -42,14 +51,14 @@ async fn a_leecher_that_knew_one_peer_finds_the_others_by_pex() {
     logs();
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_torrent(dir.path(), "p.bin", &[("", 3_000_000)], 32 * 1024, vec![]);
-    let hub = session().await;
+    let hub = pex_session().await;
     let hub_h = hub
         .add_torrent(AddTorrent::seed(meta.clone(), &data))
         .await
         .unwrap();
     let mut others = Vec::new();
     for _ in 0..2 {
-        let s = session().await;
+        let s = pex_session().await;
         let h = s
             .add_torrent(AddTorrent {
                 extra_peers: vec![addr_of(&hub)],
@@ -61,7 +70,7 @@ async fn a_leecher_that_knew_one_peer_finds_the_others_by_pex() {
     }
     wait_for(&hub_h, "the hub has both peers", |s| s.peers >= 2).await;
 
-    let leech = session().await;
+    let leech = pex_session().await;
     let out = dir.path().join("out");
     let add = AddTorrent {
         extra_peers: vec![addr_of(&hub)],
@@ -92,12 +101,12 @@ async fn private_torrents_do_no_pex() {
     logs();
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_private(dir.path());
-    let hub = session().await;
+    let hub = pex_session().await;
     let hub_h = hub
         .add_torrent(AddTorrent::seed(meta.clone(), &data))
         .await
         .unwrap();
-    let other = session().await;
+    let other = pex_session().await;
     let _oh = other
         .add_torrent(AddTorrent {
             extra_peers: vec![addr_of(&hub)],
@@ -110,6 +119,7 @@ async fn private_torrents_do_no_pex() {
     // the other peer within a second or two of the handshake.
     let leech = bitswarm_net::Session::new(bitswarm_net::SessionConfig {
         download_limit: Some(100_000),
+        pex: true,
         ..config()
     })
     .await

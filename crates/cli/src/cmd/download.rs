@@ -106,6 +106,9 @@ pub struct DownloadArgs {
     pub handshake_timeout: u64,
     #[command(flatten)]
     pub dht: super::dht_args::DhtArgs,
+    /// Do not exchange peers with peers (BEP 11 PEX; never done for private torrents).
+    #[arg(long)]
+    pub no_pex: bool,
 }
 
 /// Parses a rate for clap (0 = unlimited).
@@ -165,6 +168,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
                 .join(".bitswarm")
                 .join(super::dht_args::CACHE_NAME),
         )),
+        pex: !args.no_pex,
         ..SessionConfig::default()
     };
     let add = |metainfo: Arc<Metainfo>, extra_peers: Vec<SocketAddr>| AddTorrent {
@@ -182,6 +186,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
             "bitswarm: listening on port {}",
             session.local_addr().port()
         );
+        let mut refused = Vec::new();
         let add = match (meta, &magnet) {
             (Some(meta), _) => add(Arc::new(meta), args.peers.clone()),
             (None, Some(magnet)) => {
@@ -194,11 +199,12 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
                 };
                 let mut peers = fetched.peers;
                 peers.extend(args.peers.iter().filter(|p| !fetched.refused.contains(p)));
+                refused = fetched.refused;
                 add(fetched.metainfo, peers)
             }
             (None, None) => bail!("nothing to download"),
         };
-        download(session, add, args.seed).await
+        download(session, add, args.seed, refused).await
     })?
 }
 
@@ -251,8 +257,17 @@ async fn fetch_magnet(
     Ok(fetched)
 }
 
-async fn download(session: Session, add: AddTorrent, seed: bool) -> anyhow::Result<ExitCode> {
+/// Downloads `add`; `refused`: peers that sent bad metadata (penalised, then banned).
+async fn download(
+    session: Session,
+    add: AddTorrent,
+    seed: bool,
+    refused: Vec<std::net::SocketAddr>,
+) -> anyhow::Result<ExitCode> {
     let handle = session.add_torrent(add).await?;
+    if !refused.is_empty() {
+        handle.penalise_bad_metadata(refused).await?;
+    }
     let bar = progress_bar(&handle.stats());
     let outcome = watch_until(&handle, &bar, !seed).await;
     bar.finish_and_clear();

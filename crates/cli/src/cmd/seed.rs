@@ -50,6 +50,9 @@ pub struct SeedArgs {
     pub handshake_timeout: u64,
     #[command(flatten)]
     pub dht: super::dht_args::DhtArgs,
+    /// Do not exchange peers with peers (BEP 11 PEX; never done for private torrents).
+    #[arg(long)]
+    pub no_pex: bool,
 }
 
 /// Run `bitswarm seed`.
@@ -64,6 +67,7 @@ pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         encryption: args.encryption,
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
         dht: args.dht.settings(super::dht_args::state_cache()),
+        pex: !args.no_pex,
         ..SessionConfig::default()
     };
     let add = AddTorrent {
