@@ -13,7 +13,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
   exit 1
 fi
 
-for target in bencode metainfo magnet http_query udp_packet krpc mse_handshake; do
+for target in bencode metainfo magnet http_query udp_packet krpc mse_handshake extension; do
   echo "fuzz-smoke: $target for ${SECONDS_PER_TARGET}s"
   mkdir -p "corpus/$target"
   # Seed with the hand-written hostile torrents and good fixtures.

@@ -1,6 +1,6 @@
-//! `bitswarm download`: fetch a torrent's files from the swarm (trackers and `--peer`
-//! addresses), with a progress bar on stderr and a summary at the end; optionally keep
-//! seeding. Ctrl-C (or SIGTERM) stops cleanly: `stopped` is announced and resume data is
+//! `bitswarm download`: fetch a torrent's files from the swarm (trackers, `--peer`
+//! addresses, the DHT and PEX), with a progress bar on stderr and a summary at the end;
+//! optionally keep seeding. Ctrl-C (or SIGTERM) stops cleanly: `stopped` is announced and resume data is
 //! saved, so the next run continues where this one left off.
 //!
 //! Also holds what `seed` shares with it: runtime, logging, the signal wait and the
