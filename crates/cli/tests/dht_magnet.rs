@@ -1,8 +1,9 @@
 //! `bitswarm download MAGNET` through a small local DHT on 127.0.0.1: the magnet has no
 //! tracker and no `x.pe`; three bitswarm DHT nodes run in this process, a `bitswarm
 //! seed` announces into the DHT through one of them, the leecher bootstraps from the
-//! same node, finds the seed, fetches the metadata and downloads. `--no-dht` with a
-//! magnet that names no peer exits with 2.
+//! same node, finds the seed, fetches the metadata and downloads. The same with a
+//! libtorrent seed whose DHT bootstraps from our node (libtorrent announces itself into
+//! our DHT). `--no-dht` with a magnet that names no peer exits with 2.
 
 #[path = "support/engine.rs"]
 mod engine;
@@ -91,6 +92,47 @@ fn magnet_through_a_local_dht_only() {
     assert!(!cache.nodes.is_empty());
     seed.interrupt();
     seed.wait_exit(Duration::from_secs(30));
+    rt.block_on(async {
+        for n in &nodes {
+            let _ = n.shutdown().await;
+        }
+    });
+}
+
+#[test]
+fn magnet_from_a_libtorrent_seed_found_through_the_dht() {
+    require_libtorrent();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = make_torrent(dir.path(), "lt-dht", &multi_files(), 64 * 1024, vec![]);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let nodes = local_dht(&rt, 3);
+    let entry = nodes[0].local_addr().to_string();
+    let lt_port = free_port();
+    let mut c = Command::new(PYTHON);
+    c.arg(lt_script())
+        .args(["--torrent", t.torrent.to_str().expect("utf8")])
+        .args(["--save", dir.path().join("src").to_str().expect("utf8")])
+        .args(["--port", &lt_port.to_string(), "--timeout", "120", "--seed"])
+        .args(["--dht-bootstrap", &entry]);
+    let mut seed = Proc::spawn("libtorrent DHT seed", &mut c);
+    seed.wait_line("checked", Duration::from_secs(30));
+
+    let out = dir.path().join("out");
+    let magnet = format!("magnet:?xt=urn:btih:{}&dn={}", t.info_hash, t.name);
+    let mut c = Command::new(BITSWARM);
+    c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args(["--port", &free_port().to_string()])
+        .args(["--metadata-timeout", "60"])
+        .args(["--dht-bootstrap", &entry, "--dht-allow-local"])
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    let mut dl = Proc::spawn("bitswarm download magnet (libtorrent via DHT)", &mut c);
+    let st = dl.wait_exit(Duration::from_secs(90));
+    assert!(st.success(), "download failed: {st}\n{}", dl.tail());
+    assert_same_tree(&t.data, &out.join(&t.name));
     rt.block_on(async {
         for n in &nodes {
             let _ = n.shutdown().await;

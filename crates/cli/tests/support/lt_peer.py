@@ -4,12 +4,14 @@
 Usage: lt_peer.py --torrent T --save DIR --port PORT [--connect HOST:PORT ...]
                   [--seed] [--timeout SECS] [--linger SECS] [--plaintext] [--upload-limit BYTES]
                   [--encryption forced|enabled|disabled] [--enc-level rc4|plaintext|both]
+                  [--dht-bootstrap HOST:PORT]
 
 As a leecher (default) it exits 0 once the download is complete and checked, 1 on
 timeout. As a seeder (--seed) it runs until the timeout (exit 0) or until killed.
 It prints one line per event on stdout: "listening PORT", "checked", "progress PCT RATE",
 "complete SECS", "timeout", "error MSG", and every second "uploaded BYTES" (payload
-uploaded so far, libtorrent's total_payload_upload).
+uploaded so far, libtorrent's total_payload_upload). With --dht-bootstrap, its DHT is on
+(bootstrapped from that node, loopback nodes accepted, announcing every 2 s).
 """
 import argparse
 import sys
@@ -36,6 +38,7 @@ def main():
                    default='enabled', help='in/out_enc_policy (MSE/PE)')
     p.add_argument('--enc-level', choices=['rc4', 'plaintext', 'both'], default='both',
                    help='allowed_enc_level')
+    p.add_argument('--dht-bootstrap', help='enable the DHT, bootstrapped from HOST:PORT')
     a = p.parse_args()
 
     settings = {
@@ -52,6 +55,18 @@ def main():
         | lt.alert.category_t.peer_notification
         | lt.alert.category_t.status_notification,
     }
+    if a.dht_bootstrap:
+        settings.update({
+            'enable_dht': True,
+            'dht_bootstrap_nodes': a.dht_bootstrap,
+            'dht_announce_interval': 2,
+            # Defaults that keep libtorrent's DHT away from loopback nodes:
+            'dht_ignore_dark_internet': False,
+            'dht_restrict_routing_ips': False,
+            'dht_restrict_search_ips': False,
+            'dht_enforce_node_id': False,
+            'dht_prefer_verified_node_ids': False,
+        })
     if a.plaintext:
         # enc_policy: 0 forced, 1 enabled, 2 disabled
         settings['out_enc_policy'] = 2
