@@ -414,6 +414,12 @@ impl PeerSession {
         }
     }
 
+    /// Tells the peer our DHT port (BEP 5 `port`); the caller checks that both sides set
+    /// the DHT bit.
+    pub fn send_dht_port(&mut self, port: u16, now: Instant) {
+        self.queue(&Message::Port(port), now);
+    }
+
     /// Sends an extended message with the peer's id for that extension.
     pub fn send_extended(&mut self, id: u8, payload: Bytes, now: Instant) {
         if self.extended {

@@ -17,7 +17,8 @@
 //! - [`stats`] — [`TorrentStats`], [`PeerStats`], [`TorrentState`].
 //! - `torrent` — the driver task; its parts in `torrent_peer` (session events),
 //!   `torrent_piece` (blocks, hashing, uploads), `torrent_admin` (tick, choking,
-//!   peer check and bans, resume data, statistics) and `torrent_pex` (BEP 11); `peer` — per-peer driver state.
+//!   peer check and bans, resume data, statistics), `torrent_pex` (BEP 11)
+//!   and `torrent_dht` (BEP 5 `port`); `peer` — per-peer driver state.
 //! - [`cooperation`] — [`cooperation::Cooperation`]: a group of downloaders splitting
 //!   the pieces (outside peers give each member its share only).
 //! - [`connection`] — socket tasks: large reads, vectored writes, backpressure.
@@ -48,6 +49,7 @@ pub mod session;
 pub mod stats;
 mod torrent;
 mod torrent_admin;
+mod torrent_dht;
 mod torrent_peer;
 mod torrent_pex;
 mod torrent_piece;

@@ -188,6 +188,7 @@ impl Session {
             extra_peers: add.extra_peers.clone(),
             recheck: add.recheck,
             fresh,
+            dht: self.dht.clone().filter(|_| !meta.info().is_private()),
         };
         let channels = TorrentChannels {
             commands: cmd_rx,

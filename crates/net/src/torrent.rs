@@ -104,6 +104,9 @@ pub struct TorrentSetup {
     pub recheck: bool,
     /// The files were just created: nothing to check.
     pub fresh: bool,
+    /// The session's DHT node (`None`: no DHT, or a private torrent): peers learn our
+    /// DHT port (BEP 5 `port`) and we learn theirs.
+    pub dht: Option<bitswarm_dht::DhtHandle>,
 }
 
 /// A peer address we may dial.
@@ -177,6 +180,8 @@ pub(crate) struct Torrent {
     pub raw_info: Bytes,
     /// Peer exchange with each peer (BEP 11, `torrent_pex.rs`).
     pub pex: crate::torrent_pex::PexPeers,
+    /// Peers whose DHT port was passed to the DHT (`torrent_dht.rs`).
+    pub dht_ports: crate::torrent_dht::DhtPorts,
 }
 
 /// Channels the driver task runs on.
@@ -340,6 +345,7 @@ impl Torrent {
             coop: None,
             raw_info: Bytes::copy_from_slice(setup.metainfo.raw_info()),
             pex: Default::default(),
+            dht_ports: Default::default(),
             setup,
         })
     }

@@ -30,6 +30,9 @@ impl Torrent {
             self.setup.peer_id,
             self.geometry.piece_count(),
         );
+        if self.setup.dht.is_some() {
+            c.reserved = c.reserved.with_dht(true);
+        }
         let reqq = self.setup.config.reqq.max(1);
         c.max_incoming_requests = reqq as usize;
         let mut m: std::collections::BTreeMap<String, u8> =
@@ -180,7 +183,10 @@ impl Torrent {
 
     fn on_session_event(&mut self, key: PeerKey, ev: SessionEvent, now: Instant) {
         match ev {
-            SessionEvent::Connected { peer_id, .. } => self.on_connected(key, peer_id, now),
+            SessionEvent::Connected { peer_id, reserved } => {
+                self.on_connected(key, peer_id, now);
+                self.dht_on_connected(key, reserved, now);
+            }
             SessionEvent::PeerPieces(bf) => {
                 let Some(p) = self.peers.get_mut(&key) else {
                     return;
@@ -253,7 +259,8 @@ impl Torrent {
             SessionEvent::Extended { id, payload } if id == UT_PEX_ID => {
                 self.on_pex_message(key, payload, now)
             }
-            SessionEvent::DhtPort(_) | SessionEvent::Extended { .. } => {}
+            SessionEvent::DhtPort(port) => self.on_dht_port(key, port),
+            SessionEvent::Extended { .. } => {}
             SessionEvent::ExtensionHandshake(h) => {
                 self.pex_on_handshake(key, &h);
                 if let Some(p) = self.peers.get_mut(&key) {

@@ -136,3 +136,52 @@ async fn a_dead_bootstrap_node_does_not_block_a_download() {
     assert_same_tree(&data, &out.join("x.bin"));
     leech.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_learn_each_others_dht_node_from_the_port_message() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, data) = make_torrent(dir.path(), "p.bin", &[("", 100_000)], 16 * 1024, vec![]);
+    // No bootstrap node at all: the only way to meet is the BEP 5 `port` message.
+    let no_bootstrap = || SessionConfig {
+        dht: Some(DhtSettings {
+            bootstrap: Vec::new(),
+            allow_local: true,
+            ..DhtSettings::default()
+        }),
+        ..config()
+    };
+    let seed = Session::new(no_bootstrap()).await.unwrap();
+    let _sh = seed
+        .add_torrent(bitswarm_net::AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let leech = Session::new(no_bootstrap()).await.unwrap();
+    let add = bitswarm_net::AddTorrent {
+        extra_peers: vec![addr_of(&seed)],
+        seed_after: true,
+        ..bitswarm_net::AddTorrent::download(meta.clone(), dir.path().join("out"))
+    };
+    let h = leech.add_torrent(add).await.unwrap();
+    tokio::time::timeout(TIMEOUT, h.wait_complete())
+        .await
+        .expect("timed out")
+        .unwrap();
+    let met = tokio::time::timeout(TIMEOUT, async {
+        loop {
+            let a = leech.dht().unwrap().routing_table_size().await.unwrap_or(0);
+            let b = seed.dht().unwrap().routing_table_size().await.unwrap_or(0);
+            if a >= 1 && b >= 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        met.is_ok(),
+        "each DHT node learnt the other from the port message"
+    );
+    leech.shutdown().await;
+    seed.shutdown().await;
+}
