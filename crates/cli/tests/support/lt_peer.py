@@ -4,7 +4,7 @@
 Usage: lt_peer.py --torrent T --save DIR --port PORT [--connect HOST:PORT ...]
                   [--seed] [--timeout SECS] [--linger SECS] [--plaintext] [--upload-limit BYTES]
                   [--encryption forced|enabled|disabled] [--enc-level rc4|plaintext|both]
-                  [--dht-bootstrap HOST:PORT]
+                  [--dht-bootstrap HOST:PORT] [--download-limit BYTES]
 
 As a leecher (default) it exits 0 once the download is complete and checked, 1 on
 timeout. As a seeder (--seed) it runs until the timeout (exit 0) or until killed.
@@ -39,6 +39,8 @@ def main():
     p.add_argument('--enc-level', choices=['rc4', 'plaintext', 'both'], default='both',
                    help='allowed_enc_level')
     p.add_argument('--dht-bootstrap', help='enable the DHT, bootstrapped from HOST:PORT')
+    p.add_argument('--download-limit', type=int, default=0,
+                   help='download cap in bytes/s (0: unlimited)')
     a = p.parse_args()
 
     settings = {
@@ -47,7 +49,7 @@ def main():
         'enable_natpmp': False,
         'allow_multiple_connections_per_ip': True,
         'enable_outgoing_utp': False, 'enable_incoming_utp': False,
-        'upload_rate_limit': a.upload_limit, 'download_rate_limit': 0,
+        'upload_rate_limit': a.upload_limit, 'download_rate_limit': a.download_limit,
         'out_enc_policy': int(getattr(lt.enc_policy, a.encryption)),
         'in_enc_policy': int(getattr(lt.enc_policy, a.encryption)),
         'allowed_enc_level': int(getattr(lt.enc_level, a.enc_level)),
@@ -72,7 +74,7 @@ def main():
         settings['out_enc_policy'] = 2
         settings['in_enc_policy'] = 2
     s = lt.session(settings)
-    if a.upload_limit:
+    if a.upload_limit or a.download_limit:
         # Loopback peers are in libtorrent's local peer class, which has no rate limit:
         # put every address in the global class so the cap applies.
         f = lt.ip_filter()
