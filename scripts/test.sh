@@ -18,16 +18,23 @@ step() {
     echo "== FAILED: $name"
     failed+=("$name")
   fi
-  timings+=("$(printf '%5ds  %s' $((SECONDS - start)) "$name")")
+  timings+=("$(printf '%5ds  %s  (disk free after: %s)' $((SECONDS - start)) "$name" \
+    "$(df -h --output=avail . | tail -n 1 | tr -d ' ')")")
+}
+# With TEST_SH_LEAN_DISK=1 (CI), build directories no later step needs are removed.
+lean() {
+  if [ "${TEST_SH_LEAN_DISK:-0}" = 1 ]; then rm -rf "$@"; fi
 }
 
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy (all targets, all features)" \
   cargo clippy --workspace --all-targets --all-features -- -D warnings
 step "fuzz smoke" env FUZZ_SECONDS="${FUZZ_SECONDS:-8}" bash scripts/fuzz-smoke.sh
+lean fuzz/target
 for s in scripts/test-tema-mpi.sh scripts/test-parallel-mpi.sh scripts/test-swarm-mpi.sh; do
   [ -f "$s" ] && step "$s (mpirun)" bash "$s"
 done
+lean target/mpi
 step "cargo nextest (workspace)" cargo nextest run --workspace --no-fail-fast
 
 echo "== time per step (total ${SECONDS}s, installing included)"
