@@ -5,6 +5,7 @@
 //! Exit codes: 0 success; 1 the command ran but the result is negative (for example
 //! `verify` found bad pieces); 2 bad input or usage (a broken torrent, a malformed in-file).
 
+mod cluster_choice;
 mod cmd;
 mod exit;
 mod hashing;

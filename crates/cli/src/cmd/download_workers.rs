@@ -9,13 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use bitswarm_cluster::{ClusterError, LocalCluster};
+use bitswarm_cluster::LocalCluster;
 use bitswarm_swarm::parallel::{
     run_rank, Bars, Input, Lines, Mode, ParallelError, ParallelReport, ProgressSink, RunOptions,
     Task, WorkerOptions,
 };
 
 use super::download::{init_logging, DownloadArgs};
+use crate::cluster_choice::{self, gather_local, Backend, WorldOfOne};
 use crate::exit::Failure;
 
 /// Most workers as threads of one process.
@@ -29,17 +30,7 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// Whether `download` should run the parallel downloader: `--workers` was given, or the
 /// process was started by mpirun (built with `--features mpi`).
 pub fn wanted(args: &DownloadArgs) -> bool {
-    args.workers.is_some() || launched_by_mpirun()
-}
-
-#[cfg(feature = "mpi")]
-fn launched_by_mpirun() -> bool {
-    bitswarm_cluster::launched_by_mpirun()
-}
-
-#[cfg(not(feature = "mpi"))]
-fn launched_by_mpirun() -> bool {
-    false
+    args.workers.is_some() || cluster_choice::launched_by_mpirun()
 }
 
 /// Run the parallel downloader.
@@ -47,10 +38,11 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
     init_logging();
     watch_signals();
 
-    #[cfg(feature = "mpi")]
-    if args.workers.is_none() && launched_by_mpirun() {
-        let cluster = bitswarm_cluster::MpiCluster::init().context("cannot start MPI")?;
-        return run_mpi(cluster, &args);
+    // --workers runs threads even under mpirun; a world of one MPI process downloads alone.
+    match cluster_choice::choose(args.workers.is_some(), WorldOfOne::KeepMpi)? {
+        Backend::Local => {}
+        #[cfg(feature = "mpi")]
+        Backend::Mpi(cluster) => return run_mpi(cluster, &args),
     }
 
     let workers = args.workers.unwrap_or(1);
@@ -67,31 +59,8 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
     };
     let cluster = LocalCluster::new(workers + 1).stack_size(RANK_STACK);
     let results = cluster.run(|comm| run_rank(comm, &opts));
-    let mut report = None;
-    let mut first: Option<anyhow::Error> = None;
-    let mut echo: Option<anyhow::Error> = None;
-    for result in results {
-        match result {
-            Ok(Ok(Some(r))) => report = Some(r),
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) if e.is_echo_of_abort() => {
-                echo.get_or_insert(e.into());
-            }
-            Err(e @ ClusterError::Aborted { .. }) => {
-                echo.get_or_insert(e.into());
-            }
-            Ok(Err(e)) => {
-                first.get_or_insert(input_error(e));
-            }
-            Err(e) => {
-                first.get_or_insert(e.into());
-            }
-        }
-    }
-    if let Some(e) = first.or(echo) {
-        return Err(e);
-    }
-    publish(&report.context("rank 0 ended without a report")?, args.json)
+    let report = gather_local(results, ParallelError::is_echo_of_abort, input_error)?;
+    publish(&report, args.json)
 }
 
 /// Bad input exits 2 with its own message; other errors keep their chain.
@@ -248,21 +217,10 @@ fn run_mpi(cluster: bitswarm_cluster::MpiCluster, args: &DownloadArgs) -> anyhow
         stop: &STOP,
         backend: "mpi",
     };
-    match run_rank(comm, &opts) {
-        Ok(Some(report)) => {
-            let code = publish(&report, args.json);
-            cluster
-                .finish(Some(std::time::Instant::now() + Duration::from_secs(60)))
-                .context("MPI shutdown")?;
-            code
-        }
-        Ok(None) => {
-            cluster
-                .finish(Some(std::time::Instant::now() + Duration::from_secs(60)))
-                .context("MPI shutdown")?;
-            Ok(ExitCode::SUCCESS)
-        }
-        // run_rank already aborted the world (MPI_Abort does not return).
-        Err(e) => Err(input_error(e)),
-    }
+    // On an error run_rank already aborted the world (MPI_Abort does not return).
+    let report = run_rank(comm, &opts).map_err(input_error)?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    cluster_choice::finish_mpi(cluster, deadline, report, |report| {
+        publish(report, args.json)
+    })
 }

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bitswarm_cluster::{ClusterError, LocalCluster};
+use bitswarm_cluster::LocalCluster;
 use bitswarm_swarm::sim::{run_rank, SimConfig, SimError, SimReport};
+
+use crate::cluster_choice::{choose, gather_local, Backend, WorldOfOne};
 
 /// Largest `--ranks` accepted (each rank is two threads).
 const MAX_LOCAL_RANKS: usize = 4096;
@@ -50,14 +52,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     let mut cfg = SimConfig::new(&args.dir);
     cfg.timeout = Duration::from_secs(args.timeout.max(1));
 
-    #[cfg(feature = "mpi")]
-    if args.ranks.is_none() && bitswarm_cluster::launched_by_mpirun() {
-        let cluster = bitswarm_cluster::MpiCluster::init().context("cannot start MPI")?;
-        if cluster.size() > 1 {
-            return run_mpi(cluster, &cfg, &args);
-        }
-        // A world of one: finalise MPI and run every rank here.
-        drop(cluster);
+    // --ranks runs threads even under mpirun; a world of one runs every rank here.
+    match choose(args.ranks.is_some(), WorldOfOne::RunLocal)? {
+        Backend::Local => {}
+        #[cfg(feature = "mpi")]
+        Backend::Mpi(cluster) => return run_mpi(cluster, &cfg, &args),
     }
 
     let ranks = match args.ranks {
@@ -100,29 +99,9 @@ fn run_local(ranks: usize, cfg: &SimConfig, args: &SimArgs) -> anyhow::Result<Ex
     let started = Instant::now();
     let cluster = LocalCluster::new(ranks).stack_size(cfg.stack_size);
     let results = cluster.run(|comm| run_rank(comm, cfg));
-    let mut report = None;
-    let mut errors: Vec<anyhow::Error> = Vec::new();
-    let mut echoes: Vec<anyhow::Error> = Vec::new();
-    for (rank, result) in results.into_iter().enumerate() {
-        match result {
-            Ok(Ok(Some(r))) if rank == 0 => report = Some(r),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) if e.is_echo_of_abort() || matches!(e, SimError::InputRejected { .. }) => {
-                echoes.push(e.into())
-            }
-            Ok(Err(e)) => errors.push(e.into()),
-            Err(e @ ClusterError::Aborted { .. }) => echoes.push(e.into()),
-            Err(e) => errors.push(e.into()),
-        }
-    }
-    if let Some(e) = errors
-        .into_iter()
-        .next()
-        .or_else(|| echoes.into_iter().next())
-    {
-        return Err(e);
-    }
-    let mut report = report.context("rank 0 ended without a report")?;
+    // A rank told that rank 0 rejected the input is an echo too: rank 0 says why.
+    let echo = |e: &SimError| e.is_echo_of_abort() || matches!(e, SimError::InputRejected { .. });
+    let mut report = gather_local(results, echo, Into::into)?;
     report.backend = "local".into();
     report.wall_seconds = started.elapsed().as_secs_f64();
     publish(&report, args)?;

@@ -9,12 +9,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use bitswarm_cluster::{ClusterError, LocalCluster};
+use bitswarm_cluster::LocalCluster;
 use bitswarm_swarm::runner::{
     plot, run_rank, summary, Bars, Lines, NoProgress, Overrides, ProgressSink, RunOptions,
-    Scenario, SwarmReport, DEFAULT_SCENARIO_TOML,
+    RunnerError, Scenario, SwarmReport, DEFAULT_SCENARIO_TOML,
 };
 
+use crate::cluster_choice::{choose, gather_local, Backend, WorldOfOne};
 use crate::exit::Failure;
 
 /// Client rows shown in the summary on stderr (all of them are in `--report`).
@@ -90,16 +91,11 @@ pub fn run(args: SwarmArgs) -> anyhow::Result<ExitCode> {
         crate::cmd::download::init_logging();
     }
 
-    #[cfg(feature = "mpi")]
-    if bitswarm_cluster::launched_by_mpirun() {
-        let cluster = bitswarm_cluster::MpiCluster::init().context("cannot start MPI")?;
-        if cluster.size() > 1 {
-            return run_mpi(cluster, scenario, &args);
-        }
-        // A world of one: finalise MPI and run the ranks as threads here.
-        drop(cluster);
+    match choose(false, WorldOfOne::RunLocal)? {
+        Backend::Local => run_local(scenario, &args),
+        #[cfg(feature = "mpi")]
+        Backend::Mpi(cluster) => run_mpi(cluster, scenario, &args),
     }
-    run_local(scenario, &args)
 }
 
 fn load_scenario(args: &SwarmArgs) -> anyhow::Result<Scenario> {
@@ -161,31 +157,7 @@ fn run_local(scenario: Scenario, args: &SwarmArgs) -> anyhow::Result<ExitCode> {
     };
     let cluster = LocalCluster::new(ranks).stack_size(RANK_STACK);
     let results = cluster.run(|comm| run_rank(comm, &opts));
-    let mut report = None;
-    let mut first: Option<anyhow::Error> = None;
-    let mut echo: Option<anyhow::Error> = None;
-    for result in results {
-        match result {
-            Ok(Ok(Some(r))) => report = Some(r),
-            Ok(Ok(None)) => {}
-            Ok(Err(e)) if e.is_echo_of_abort() => {
-                echo.get_or_insert(e.into());
-            }
-            Err(e @ ClusterError::Aborted { .. }) => {
-                echo.get_or_insert(e.into());
-            }
-            Ok(Err(e)) => {
-                first.get_or_insert(e.into());
-            }
-            Err(e) => {
-                first.get_or_insert(e.into());
-            }
-        }
-    }
-    if let Some(e) = first.or(echo) {
-        return Err(e);
-    }
-    let report = report.context("rank 0 ended without a report")?;
+    let report = gather_local(results, RunnerError::is_echo_of_abort, Into::into)?;
     publish(&report, args)
 }
 
@@ -234,17 +206,7 @@ fn run_mpi(
         progress: sink.as_ref(),
         backend: "mpi",
     };
-    match run_rank(comm, &opts) {
-        Ok(Some(report)) => {
-            let code = publish(&report, args);
-            cluster.finish(Some(deadline)).context("MPI shutdown")?;
-            code
-        }
-        Ok(None) => {
-            cluster.finish(Some(deadline)).context("MPI shutdown")?;
-            Ok(ExitCode::SUCCESS)
-        }
-        // run_rank already aborted the world (MPI_Abort does not return).
-        Err(e) => Err(e.into()),
-    }
+    // On an error run_rank already aborted the world (MPI_Abort does not return).
+    let report = run_rank(comm, &opts)?;
+    crate::cluster_choice::finish_mpi(cluster, deadline, report, |report| publish(report, args))
 }
