@@ -8,35 +8,21 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bitswarm_net::AddTorrent;
-use bitswarm_wire::{Handshake, Limits, Message, MessageDecoder, Reserved, HANDSHAKE_LEN};
+use bitswarm_wire::{Handshake, Limits, Message, MessageDecoder, Reserved};
 use bytes::{Bytes, BytesMut};
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A peer that claims every piece, unchokes, and answers each request with garbage.
 async fn corrupting_peer(info_hash: [u8; 20], pieces: u32) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((s, _)) = l.accept().await else { return };
-            tokio::spawn(serve_garbage(s, info_hash, pieces));
-        }
-    });
-    addr
+    fake_peer(move |s| serve_garbage(s, info_hash, pieces)).await
 }
 
 async fn serve_garbage(mut s: TcpStream, info_hash: [u8; 20], pieces: u32) {
-    let mut hs = [0u8; HANDSHAKE_LEN];
-    if s.read_exact(&mut hs[..20]).await.is_err() || &hs[..20] != b"\x13BitTorrent protocol" {
-        // A plaintext-only peer: an encrypted (MSE) handshake is refused at once, so
-        // the dialler falls back to plaintext.
-        return;
-    }
-    if s.read_exact(&mut hs[20..]).await.is_err() {
+    if read_plaintext_handshake(&mut s).await.is_none() {
         return;
     }
     let reserved = Reserved::NONE.with_fast(true);
@@ -92,10 +78,7 @@ async fn corrupting_peer_is_banned_and_download_completes() {
     })
     .await
     .unwrap();
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let _sh = add_seed(&seed, &meta, &data).await;
     let leech = session().await;
     let out = dir.path().join("out");
     let add = AddTorrent {
@@ -103,10 +86,7 @@ async fn corrupting_peer_is_banned_and_download_completes() {
         ..AddTorrent::download(meta.clone(), &out)
     };
     let h = leech.add_torrent(add).await.unwrap();
-    let s = tokio::time::timeout(TIMEOUT, h.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    let s = completed(&h, TIMEOUT).await;
     assert!(s.hash_failures >= 1, "the bad peer sent something: {s:?}");
     // The peer check runs every second in tests.
     let mut h = h;
@@ -136,15 +116,7 @@ async fn closes_after(target: SocketAddr, info_hash: [u8; 20], junk: &[u8]) -> b
     );
     s.write_all(&hs.encode()).await.unwrap();
     let _ = s.write_all(junk).await;
-    let mut buf = vec![0u8; 1 << 16];
-    let end = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match tokio::time::timeout_at(end, s.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => {}
-        }
-    }
+    closed_within(&mut s, Duration::from_secs(5)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,11 +124,7 @@ async fn garbage_oversized_and_out_of_range_peers_are_disconnected() {
     logs();
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_torrent(dir.path(), "g.bin", &[("", 1024 * 1024)], 64 * 1024, vec![]);
-    let seed = session().await;
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _sh) = seeding(&meta, &data).await;
     // Let the seed finish its check.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ih = meta.info_hash().0;
@@ -204,15 +172,7 @@ async fn garbage_oversized_and_out_of_range_peers_are_disconnected() {
     // its synchronisation marker (96 + 512 + 20 bytes), so neither protocol fits.
     let mut s = TcpStream::connect(target).await.unwrap();
     let _ = s.write_all(&content(2048, 99)).await;
-    let mut b = [0u8; 1024];
-    let end = tokio::time::Instant::now() + Duration::from_secs(15);
-    let dropped = loop {
-        match tokio::time::timeout_at(end, s.read(&mut b)).await {
-            Err(_) => break false,
-            Ok(Ok(0)) | Ok(Err(_)) => break true,
-            Ok(Ok(_)) => {}
-        }
-    };
+    let dropped = closed_within(&mut s, Duration::from_secs(15)).await;
     assert!(dropped, "random bytes not dropped");
 
     // The seed still serves an honest leecher.
@@ -223,10 +183,7 @@ async fn garbage_oversized_and_out_of_range_peers_are_disconnected() {
         ..AddTorrent::download(meta.clone(), &out)
     };
     let h = leech.add_torrent(add).await.unwrap();
-    tokio::time::timeout(TIMEOUT, h.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    completed(&h, TIMEOUT).await;
     leech.shutdown().await;
     assert_same_tree(&data, &out.join("g.bin"));
     seed.shutdown().await;

@@ -22,21 +22,14 @@ async fn single_file_through_http_tracker() {
         256 * 1024,
         vec![http],
     );
-    let seed = session().await;
-    let sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, sh) = seeding(&meta, &data).await;
     let leech = session().await;
     let out = dir.path().join("out");
     let lh = leech
         .add_torrent(AddTorrent::download(meta.clone(), &out))
         .await
         .unwrap();
-    let stats = tokio::time::timeout(TIMEOUT, lh.wait_complete())
-        .await
-        .expect("download timed out")
-        .unwrap();
+    let stats = completed(&lh, TIMEOUT).await;
     assert_eq!(stats.have_bytes, meta.info().content_length());
     assert_eq!(stats.hash_failures, 0);
     leech.shutdown().await;
@@ -74,21 +67,14 @@ async fn multi_file_through_udp_tracker_then_resume() {
     files[5].1 = 0;
     let f: Vec<(&str, usize)> = files.iter().map(|(p, l)| (p.as_str(), *l)).collect();
     let (meta, data) = make_torrent(dir.path(), "multi", &f, 32 * 1024, vec![udp]);
-    let seed = session().await;
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _sh) = seeding(&meta, &data).await;
     let out = dir.path().join("out");
     let leech = session().await;
     let lh = leech
         .add_torrent(AddTorrent::download(meta.clone(), &out))
         .await
         .unwrap();
-    tokio::time::timeout(TIMEOUT, lh.wait_complete())
-        .await
-        .expect("download timed out")
-        .unwrap();
+    completed(&lh, TIMEOUT).await;
     leech.shutdown().await;
     assert_same_tree(&data, &out.join("multi"));
 
@@ -116,11 +102,7 @@ async fn direct_peer_and_file_selection() {
     let dir = tempfile::tempdir().unwrap();
     let f = [("a.bin", 300_000), ("b.bin", 500_000), ("c.bin", 200_000)];
     let (meta, data) = make_torrent(dir.path(), "sel", &f, 64 * 1024, vec![]);
-    let seed = session().await;
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _sh) = seeding(&meta, &data).await;
     let leech = session().await;
     let out = dir.path().join("out");
     let add = AddTorrent {
@@ -129,10 +111,7 @@ async fn direct_peer_and_file_selection() {
         ..AddTorrent::download(meta.clone(), &out)
     };
     let lh = leech.add_torrent(add).await.unwrap();
-    let s = tokio::time::timeout(TIMEOUT, lh.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    let s = completed(&lh, TIMEOUT).await;
     assert!(s.have_bytes >= 200_000 && s.downloaded < 400_000, "{s:?}");
     leech.shutdown().await;
     assert_same_tree(&data.join("c.bin"), &out.join("sel/c.bin"));
@@ -164,20 +143,14 @@ async fn dead_first_tier_then_working_tracker() {
         ..config()
     };
     let seed = bitswarm_net::Session::new(cfg()).await.unwrap();
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let _sh = add_seed(&seed, &meta, &data).await;
     let leech = bitswarm_net::Session::new(cfg()).await.unwrap();
     let out = dir.path().join("out");
     let lh = leech
         .add_torrent(AddTorrent::download(meta.clone(), &out))
         .await
         .unwrap();
-    tokio::time::timeout(TIMEOUT, lh.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    completed(&lh, TIMEOUT).await;
     leech.shutdown().await;
     seed.shutdown().await;
     assert_same_tree(&data, &out.join("tiers.bin"));
@@ -194,11 +167,7 @@ async fn download_limit_is_respected_on_loopback() {
         256 * 1024,
         vec![],
     );
-    let seed = session().await;
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _sh) = seeding(&meta, &data).await;
     let leech = bitswarm_net::Session::new(bitswarm_net::SessionConfig {
         download_limit: Some(2 * 1024 * 1024),
         ..config()
@@ -212,10 +181,7 @@ async fn download_limit_is_respected_on_loopback() {
     };
     let started = std::time::Instant::now();
     let lh = leech.add_torrent(add).await.unwrap();
-    let s = tokio::time::timeout(TIMEOUT, lh.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    let s = completed(&lh, TIMEOUT).await;
     let secs = started.elapsed().as_secs_f64();
     // 3 MiB at 2 MiB/s with a 0.5 MiB burst: at least about 1.2 s; and not absurdly slow.
     assert!(secs >= 1.1, "limit not applied: {secs:.2}s");

@@ -9,41 +9,27 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bitswarm_net::magnet::MagnetError;
-use bitswarm_net::AddTorrent;
 use bitswarm_proto::{InfoHash, Magnet};
 use bitswarm_wire::metadata::METADATA_PIECE_LEN;
 use bitswarm_wire::{
     ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, MetadataMessage, Reserved,
-    HANDSHAKE_LEN, UT_METADATA,
+    UT_METADATA,
 };
 use bytes::{Bytes, BytesMut};
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A peer that advertises `size` bytes of metadata and answers every request with
 /// zeros (so the whole never hashes to the info-hash).
 async fn lying_peer(info_hash: [u8; 20], size: u64) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((s, _)) = l.accept().await else { return };
-            tokio::spawn(serve_lies(s, info_hash, size));
-        }
-    });
-    addr
+    fake_peer(move |s| serve_lies(s, info_hash, size)).await
 }
 
 async fn serve_lies(mut s: TcpStream, info_hash: [u8; 20], size: u64) {
-    let mut hs = [0u8; HANDSHAKE_LEN];
-    // Plaintext only: an MSE handshake is refused, the dialler falls back.
-    if s.read_exact(&mut hs[..20]).await.is_err() || &hs[..20] != b"\x13BitTorrent protocol" {
-        return;
-    }
-    if s.read_exact(&mut hs[20..]).await.is_err() {
+    if read_plaintext_handshake(&mut s).await.is_none() {
         return;
     }
     let reserved = Reserved::NONE.with_extension_protocol(true);
@@ -106,22 +92,13 @@ async fn serve_lies(mut s: TcpStream, info_hash: [u8; 20], size: u64) {
 
 /// A TCP proxy to `to` that waits `delay` before connecting: a peer that answers late.
 async fn slow_proxy(to: SocketAddr, delay: Duration) -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut a, _)) = l.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                tokio::time::sleep(delay).await;
-                if let Ok(mut b) = TcpStream::connect(to).await {
-                    let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-                }
-            });
+    fake_peer(move |mut a| async move {
+        tokio::time::sleep(delay).await;
+        if let Ok(mut b) = TcpStream::connect(to).await {
+            let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 fn magnet_for(info_hash: InfoHash, peers: &[SocketAddr]) -> Magnet {
@@ -141,11 +118,7 @@ async fn magnet_download_from_a_bitswarm_seed() {
         32 * 1024,
         vec![],
     );
-    let seed = session().await;
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _sh) = seeding(&meta, &data).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let leech = session().await;
     let out = dir.path().join("out");
@@ -159,10 +132,7 @@ async fn magnet_download_from_a_bitswarm_seed() {
         meta.info_hash()
     );
     assert!(fetched.refused.is_empty());
-    tokio::time::timeout(TIMEOUT, h.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    completed(&h, TIMEOUT).await;
     assert_same_tree(&data, &out.join("m"));
 }
 
@@ -171,11 +141,7 @@ async fn wrong_metadata_is_refused_and_the_honest_seed_supplies_it() {
     logs();
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_torrent(dir.path(), "w.bin", &[("", 100_000)], 16 * 1024, vec![]);
-    let seed = session().await;
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _sh) = seeding(&meta, &data).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let size = meta.raw_info().len() as u64;
     let liar = lying_peer(meta.info_hash().0, size).await;

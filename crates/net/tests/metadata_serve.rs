@@ -6,7 +6,6 @@ mod common;
 
 use std::time::Duration;
 
-use bitswarm_net::AddTorrent;
 use bitswarm_wire::metadata::METADATA_PIECE_LEN;
 use bitswarm_wire::{
     ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, MetadataMessage, Reserved,
@@ -41,11 +40,7 @@ async fn fake_peer_fetches_metadata_from_a_seed() {
     let (meta, data) = make_torrent(dir.path(), "many", &files, 16 * 1024, vec![]);
     let raw_len = meta.raw_info().len();
     assert!(raw_len > METADATA_PIECE_LEN, "info is {raw_len} bytes");
-    let seed = session().await;
-    let _h = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _h) = seeding(&meta, &data).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let work = async {

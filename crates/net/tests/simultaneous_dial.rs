@@ -79,10 +79,7 @@ async fn simultaneous_dials_keep_one_connection_on_both_sides() {
         })
         .await
         .unwrap();
-        let sh = seed
-            .add_torrent(AddTorrent::seed(meta.clone(), &data))
-            .await
-            .unwrap();
+        let sh = add_seed(&seed, &meta, &data).await;
         let leech = session().await;
         let lh = leech
             .add_torrent(AddTorrent::download(meta.clone(), dir.path().join("out")))

@@ -30,21 +30,14 @@ async fn seed_uploaded_equals_leecher_downloaded_after_a_transfer() {
     let dir = tempfile::tempdir().unwrap();
     let len = 3 * 1024 * 1024 + 777;
     let (meta, data) = make_torrent(dir.path(), "up.bin", &[("", len)], 64 * 1024, vec![]);
-    let seed = session().await;
-    let sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, sh) = seeding(&meta, &data).await;
     let leech = session().await;
     let add = AddTorrent {
         extra_peers: vec![addr_of(&seed)],
         ..AddTorrent::download(meta.clone(), dir.path().join("out"))
     };
     let lh = leech.add_torrent(add).await.unwrap();
-    let s = tokio::time::timeout(TIMEOUT, lh.wait_complete())
-        .await
-        .expect("download timed out")
-        .unwrap();
+    let s = completed(&lh, TIMEOUT).await;
     leech.shutdown().await;
     let down = lh.stats().downloaded.max(s.downloaded);
     assert_eq!(down, len as u64);
@@ -68,10 +61,7 @@ async fn blocks_queued_when_the_leecher_leaves_are_not_counted() {
     })
     .await
     .unwrap();
-    let sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let sh = add_seed(&seed, &meta, &data).await;
     let leech = session().await;
     let add = AddTorrent {
         extra_peers: vec![addr_of(&seed)],

@@ -1,14 +1,19 @@
 //! Shared helpers of the network tests: deterministic content, torrents built in
-//! memory, sessions on loopback, an in-process tracker.
+//! memory, sessions on loopback (seeding, waiting for a download), an in-process
+//! tracker, and the plumbing of hand-written peers (listener, handshake, close check).
 #![allow(dead_code)]
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitswarm_net::{Session, SessionConfig};
+use bitswarm_net::{AddTorrent, Session, SessionConfig, TorrentHandle, TorrentStats};
 use bitswarm_proto::{Metainfo, TorrentSpec};
+use bitswarm_wire::HANDSHAKE_LEN;
+use tokio::io::AsyncReadExt;
+use tokio::net::{TcpListener, TcpStream};
 
 /// Deterministic pseudo-random bytes (xorshift), different per `seed`.
 pub fn content(len: usize, seed: u64) -> Vec<u8> {
@@ -90,6 +95,73 @@ pub fn config() -> SessionConfig {
 /// A session on a free loopback port.
 pub async fn session() -> Session {
     Session::new(config()).await.unwrap()
+}
+
+/// Adds `meta` to `session` as a seed of the data at `data`.
+pub async fn add_seed(session: &Session, meta: &Arc<Metainfo>, data: &Path) -> TorrentHandle {
+    session
+        .add_torrent(AddTorrent::seed(meta.clone(), data))
+        .await
+        .unwrap()
+}
+
+/// A session on a free loopback port seeding `meta` from `data`, and the torrent's
+/// handle (keep it: the torrent lives as long as the session).
+pub async fn seeding(meta: &Arc<Metainfo>, data: &Path) -> (Session, TorrentHandle) {
+    let seed = session().await;
+    let handle = add_seed(&seed, meta, data).await;
+    (seed, handle)
+}
+
+/// Waits for `h` to complete; panics after `within` or if the torrent failed.
+pub async fn completed(h: &TorrentHandle, within: Duration) -> TorrentStats {
+    tokio::time::timeout(within, h.wait_complete())
+        .await
+        .expect("download timed out")
+        .unwrap()
+}
+
+/// A hand-written peer: a loopback listener that runs `serve` on every connection.
+pub async fn fake_peer<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((s, _)) = l.accept().await else { return };
+            tokio::spawn(serve(s));
+        }
+    });
+    addr
+}
+
+/// Reads a plaintext BitTorrent handshake. `None` when the stream ends first or does
+/// not start as one: a plaintext-only peer refuses an encrypted (MSE) handshake at
+/// once, so the dialler falls back to plaintext.
+pub async fn read_plaintext_handshake(s: &mut TcpStream) -> Option<[u8; HANDSHAKE_LEN]> {
+    let mut hs = [0u8; HANDSHAKE_LEN];
+    if s.read_exact(&mut hs[..20]).await.is_err() || &hs[..20] != b"\x13BitTorrent protocol" {
+        return None;
+    }
+    s.read_exact(&mut hs[20..]).await.ok()?;
+    Some(hs)
+}
+
+/// Whether the other side closes `s` (or the stream fails) within `within`; what it
+/// sends meanwhile is read and dropped.
+pub async fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = vec![0u8; 1 << 16];
+    let end = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(end, s.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
 }
 
 /// Starts bitswarm's own tracker on free loopback ports: (handle, http url, udp url).
