@@ -72,12 +72,7 @@ async fn corrupting_peer_is_banned_and_download_completes() {
     let bad = corrupting_peer(meta.info_hash().0, meta.info().geometry().piece_count()).await;
     // The honest seed is slowed down so that the peer check (every second) runs while
     // the corrupting peer is still connected.
-    let seed = bitswarm_net::Session::new(bitswarm_net::SessionConfig {
-        upload_limit: Some(3 * 1024 * 1024),
-        ..config()
-    })
-    .await
-    .unwrap();
+    let seed = upload_limited(3 * 1024 * 1024).await;
     let _sh = add_seed(&seed, &meta, &data).await;
     let leech = session().await;
     let out = dir.path().join("out");

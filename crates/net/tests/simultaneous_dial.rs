@@ -7,7 +7,7 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, Session, SessionConfig, TorrentHandle};
+use bitswarm_net::{AddTorrent, TorrentHandle};
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -73,12 +73,7 @@ async fn simultaneous_dials_keep_one_connection_on_both_sides() {
         let len = 4 * 1024 * 1024;
         let (meta, data) = make_torrent(dir.path(), "sim.bin", &[("", len)], 64 * 1024, vec![]);
         // Paced, so the transfer is still running when the connections are checked.
-        let seed = Session::new(SessionConfig {
-            upload_limit: Some(2 * 1024 * 1024),
-            ..config()
-        })
-        .await
-        .unwrap();
+        let seed = upload_limited(2 * 1024 * 1024).await;
         let sh = add_seed(&seed, &meta, &data).await;
         let leech = session().await;
         let lh = leech

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, Session, SessionConfig, TorrentHandle};
+use bitswarm_net::{AddTorrent, TorrentHandle};
 use common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -55,12 +55,7 @@ async fn blocks_queued_when_the_leecher_leaves_are_not_counted() {
     let dir = tempfile::tempdir().unwrap();
     let len = 16 * 1024 * 1024;
     let (meta, data) = make_torrent(dir.path(), "cut.bin", &[("", len)], 256 * 1024, vec![]);
-    let seed = Session::new(SessionConfig {
-        upload_limit: Some(2 * 1024 * 1024),
-        ..config()
-    })
-    .await
-    .unwrap();
+    let seed = upload_limited(2 * 1024 * 1024).await;
     let sh = add_seed(&seed, &meta, &data).await;
     let leech = session().await;
     let add = AddTorrent {

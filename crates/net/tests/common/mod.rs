@@ -97,6 +97,16 @@ pub async fn session() -> Session {
     Session::new(config()).await.unwrap()
 }
 
+/// A session on a free loopback port whose uploads are capped at `bytes_per_sec`.
+pub async fn upload_limited(bytes_per_sec: u64) -> Session {
+    Session::new(SessionConfig {
+        upload_limit: Some(bytes_per_sec),
+        ..config()
+    })
+    .await
+    .unwrap()
+}
+
 /// Adds `meta` to `session` as a seed of the data at `data`.
 pub async fn add_seed(session: &Session, meta: &Arc<Metainfo>, data: &Path) -> TorrentHandle {
     session
