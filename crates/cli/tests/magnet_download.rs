@@ -37,51 +37,33 @@ fn check_saved(t: &TestTorrent, saved: &Path) {
     assert_eq!(m.raw_info(), original.raw_info());
 }
 
+/// Downloads `t` by its magnet link from the seed on `seed_port` alone, and checks the
+/// data and the saved .torrent.
+fn download_by_magnet_from(t: &TestTorrent, dir: &Path, seed_port: u16) {
+    let out = dir.join("out");
+    let saved = dir.join("saved.torrent");
+    let mut dl = magnet_download(t, seed_port, &out, &saved);
+    assert_downloaded(&mut dl, "bitswarm download", t, &out);
+    check_saved(t, &saved);
+}
+
 #[test]
 fn magnet_from_libtorrent_seed_by_x_pe_only() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
     let t = make_torrent(dir.path(), "lt-multi", &multi_files(), 64 * 1024, vec![]);
     let lt_port = free_port();
-    let mut seed = lt_peer(&t, &dir.path().join("src"), lt_port, true, &[], 120);
-    seed.wait_line("checked", Duration::from_secs(30));
-    let out = dir.path().join("out");
-    let saved = dir.path().join("saved.torrent");
-    let mut dl = magnet_download(&t, lt_port, &out, &saved);
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(
-        st.success(),
-        "bitswarm download failed: {st}\n{}",
-        dl.tail()
-    );
-    assert_same_tree(&t.data, &out.join(&t.name));
-    check_saved(&t, &saved);
+    let _seed = lt_peer(&t, &dir.path().join("src"), lt_port, true, &[], 120).ready("checked");
+    download_by_magnet_from(&t, dir.path(), lt_port);
 }
 
 #[test]
 fn magnet_from_bitswarm_seed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "bs.bin",
-        &[(String::new(), 3 * MIB + 123)],
-        256 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "bs.bin", 3 * MIB + 123, 256 * 1024, vec![]);
     let seed_port = free_port();
-    let mut seed = bitswarm_seed(&t, seed_port, &[]);
-    seed.wait_line("listening", Duration::from_secs(30));
-    let out = dir.path().join("out");
-    let saved = dir.path().join("saved.torrent");
-    let mut dl = magnet_download(&t, seed_port, &out, &saved);
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(
-        st.success(),
-        "bitswarm download failed: {st}\n{}",
-        dl.tail()
-    );
-    assert_same_tree(&t.data, &out.join(&t.name));
-    check_saved(&t, &saved);
+    let _seed = bitswarm_seed(&t, seed_port, &[]).ready("listening");
+    download_by_magnet_from(&t, dir.path(), seed_port);
 }
 
 #[test]

@@ -15,13 +15,7 @@ use engine::*;
 const MIB: usize = 1024 * 1024;
 
 fn torrent(dir: &Path, trackers: Vec<String>) -> TestTorrent {
-    make_torrent(
-        dir,
-        "enc.bin",
-        &[(String::new(), 24 * MIB)],
-        256 * 1024,
-        trackers,
-    )
+    single_file(dir, "enc.bin", 24 * MIB, 256 * 1024, trackers)
 }
 
 /// A libtorrent seed with the given `in/out_enc_policy` and `allowed_enc_level`.
@@ -32,12 +26,35 @@ fn lt_seed(t: &TestTorrent, dir: &Path, port: u16, policy: &str, level: &str) ->
         .args(["--save", dir.join("src").to_str().expect("utf8")])
         .args(["--port", &port.to_string(), "--timeout", "120", "--seed"])
         .args(["--encryption", policy, "--enc-level", level]);
-    let mut p = Proc::spawn(
+    Proc::spawn(
         &format!("libtorrent seed :{port} ({policy}, {level})"),
         &mut c,
-    );
-    p.wait_line("checked", Duration::from_secs(30));
-    p
+    )
+    .ready("checked")
+}
+
+/// A seed of `t` on a free port with `--encryption mode`, once it is seeding; and its
+/// port.
+fn bitswarm_seed_encrypting(t: &TestTorrent, mode: &str) -> (Proc, u16) {
+    let port = free_port();
+    let extra = ["--encryption".into(), mode.into()];
+    (bitswarm_seed(t, port, &extra).ready("seeding"), port)
+}
+
+/// Downloads `t` from the peer on `peer_port` once with each `--encryption` mode, each
+/// into its own folder under `dir`, and checks the data.
+fn download_in_each_mode(t: &TestTorrent, dir: &Path, peer_port: u16, modes: &[&str]) {
+    for (i, mode) in modes.iter().enumerate() {
+        let out = dir.join(format!("out-{i}"));
+        let extra = [
+            "--peer".into(),
+            local(peer_port).to_string(),
+            "--encryption".into(),
+            mode.to_string(),
+        ];
+        let mut dl = bitswarm_download(t, &out, free_port(), &extra);
+        assert_downloaded(&mut dl, &format!("bitswarm download ({mode})"), t, &out);
+    }
 }
 
 fn out_dir(t: &TestTorrent) -> std::path::PathBuf {
@@ -52,8 +69,7 @@ fn aria2_requiring_rc4_downloads_from_bitswarm_seed() {
     let t = torrent(dir.path(), vec![http]);
     // The seed refuses plaintext handshakes, and aria2c offers RC4 only: the transfer
     // can only happen over an MSE handshake with RC4.
-    let mut seed = bitswarm_seed(&t, free_port(), &["--encryption".into(), "require".into()]);
-    seed.wait_line("seeding", Duration::from_secs(30));
+    let _seed = bitswarm_seed_encrypting(&t, "require");
     std::thread::sleep(Duration::from_millis(300));
     let out = out_dir(&t);
     let port = free_port();
@@ -64,9 +80,7 @@ fn aria2_requiring_rc4_downloads_from_bitswarm_seed() {
         .arg(format!("--dir={}", out.display()))
         .arg(&t.torrent);
     let mut leech = Proc::spawn(&format!("aria2c leech :{port}"), &mut c);
-    let st = leech.wait_exit(Duration::from_secs(90));
-    assert!(st.success(), "aria2c failed: {st}\n{}", leech.tail());
-    assert_same_tree(&t.data, &out.join(&t.name));
+    assert_downloaded(&mut leech, "aria2c", &t, &out);
 }
 
 #[test]
@@ -76,23 +90,7 @@ fn bitswarm_downloads_from_libtorrent_forcing_rc4() {
     let t = torrent(dir.path(), vec![]);
     let lt_port = free_port();
     let _seed = lt_seed(&t, dir.path(), lt_port, "forced", "rc4");
-    for (i, mode) in ["prefer", "require"].iter().enumerate() {
-        let out = dir.path().join(format!("out-{i}"));
-        let extra = [
-            "--peer".into(),
-            local(lt_port).to_string(),
-            "--encryption".into(),
-            mode.to_string(),
-        ];
-        let mut dl = bitswarm_download(&t, &out, free_port(), &extra);
-        let st = dl.wait_exit(Duration::from_secs(90));
-        assert!(
-            st.success(),
-            "bitswarm download ({mode}) failed: {st}\n{}",
-            dl.tail()
-        );
-        assert_same_tree(&t.data, &out.join(&t.name));
-    }
+    download_in_each_mode(&t, dir.path(), lt_port, &["prefer", "require"]);
 }
 
 #[test]
@@ -102,23 +100,7 @@ fn bitswarm_falls_back_to_plaintext_with_libtorrent_disabling_encryption() {
     let t = torrent(dir.path(), vec![]);
     let lt_port = free_port();
     let _seed = lt_seed(&t, dir.path(), lt_port, "disabled", "plaintext");
-    for (i, mode) in ["prefer", "disable"].iter().enumerate() {
-        let out = dir.path().join(format!("out-{i}"));
-        let extra = [
-            "--peer".into(),
-            local(lt_port).to_string(),
-            "--encryption".into(),
-            mode.to_string(),
-        ];
-        let mut dl = bitswarm_download(&t, &out, free_port(), &extra);
-        let st = dl.wait_exit(Duration::from_secs(90));
-        assert!(
-            st.success(),
-            "bitswarm download ({mode}) failed: {st}\n{}",
-            dl.tail()
-        );
-        assert_same_tree(&t.data, &out.join(&t.name));
-    }
+    download_in_each_mode(&t, dir.path(), lt_port, &["prefer", "disable"]);
 }
 
 #[test]
@@ -156,29 +138,17 @@ fn bitswarm_to_bitswarm_rc4_both_ways() {
     let dir = tempfile::tempdir().expect("tempdir");
     let t = torrent(dir.path(), vec![]);
     // Seed requires RC4; the downloader dials (prefer) and must end up with RC4.
-    let seed_port = free_port();
-    let mut seed = bitswarm_seed(&t, seed_port, &["--encryption".into(), "require".into()]);
-    seed.wait_line("seeding", Duration::from_secs(30));
+    let (seed, seed_port) = bitswarm_seed_encrypting(&t, "require");
     let out = out_dir(&t);
     let extra = ["--peer".into(), local(seed_port).to_string()];
     let mut dl = bitswarm_download(&t, &out, free_port(), &extra);
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(st.success(), "download failed: {st}\n{}", dl.tail());
-    assert_same_tree(&t.data, &out.join(&t.name));
+    assert_downloaded(&mut dl, "download", &t, &out);
 
     // A seed that disables encryption refuses MSE: a `prefer` downloader falls back.
-    let seed_port = free_port();
-    let mut seed2 = bitswarm_seed(&t, seed_port, &["--encryption".into(), "disable".into()]);
-    seed2.wait_line("seeding", Duration::from_secs(30));
+    let (_seed2, seed_port) = bitswarm_seed_encrypting(&t, "disable");
     let out2 = dir.path().join("out2");
     let extra = ["--peer".into(), local(seed_port).to_string()];
     let mut dl = bitswarm_download(&t, &out2, free_port(), &extra);
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(
-        st.success(),
-        "fallback download failed: {st}\n{}",
-        dl.tail()
-    );
-    assert_same_tree(&t.data, &out2.join(&t.name));
+    assert_downloaded(&mut dl, "fallback download", &t, &out2);
     drop(seed);
 }

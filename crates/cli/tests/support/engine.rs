@@ -108,6 +108,13 @@ impl Proc {
         }
     }
 
+    /// Waits (up to 30 s) for a line containing `pat`, as a started peer says it is
+    /// ready, and gives the process back.
+    pub fn ready(mut self, pat: &str) -> Proc {
+        self.wait_line(pat, Duration::from_secs(30));
+        self
+    }
+
     /// Waits for a line containing `pat`; panics with the output at the deadline.
     pub fn wait_line(&mut self, pat: &str, timeout: Duration) -> String {
         let end = Instant::now() + timeout;
@@ -259,6 +266,26 @@ pub fn make_torrent(
         name: name.to_owned(),
         info_hash: meta.info_hash().to_hex(),
     }
+}
+
+/// A single-file torrent of `len` bytes: [`make_torrent`] with one file.
+pub fn single_file(
+    dir: &Path,
+    name: &str,
+    len: usize,
+    piece_length: u32,
+    trackers: Vec<String>,
+) -> TestTorrent {
+    make_torrent(dir, name, &[(String::new(), len)], piece_length, trackers)
+}
+
+/// Waits (up to 90 s) for the download process `p` to exit, and checks that it
+/// succeeded (else panics with `what` and its output) and that `out` holds the
+/// torrent's data.
+pub fn assert_downloaded(p: &mut Proc, what: &str, t: &TestTorrent, out: &Path) {
+    let st = p.wait_exit(Duration::from_secs(90));
+    assert!(st.success(), "{what} failed: {st}\n{}", p.tail());
+    assert_same_tree(&t.data, &out.join(&t.name));
 }
 
 /// The multi-file layout of the interop tests: 24 files, empty and 1-byte ones among
