@@ -18,19 +18,10 @@ fn torrent(dir: &Path, trackers: Vec<String>) -> TestTorrent {
     single_file(dir, "enc.bin", 24 * MIB, 256 * 1024, trackers)
 }
 
-/// A libtorrent seed with the given `in/out_enc_policy` and `allowed_enc_level`.
-fn lt_seed(t: &TestTorrent, dir: &Path, port: u16, policy: &str, level: &str) -> Proc {
-    let mut c = Command::new(PYTHON);
-    c.arg(lt_script())
-        .args(["--torrent", t.torrent.to_str().expect("utf8")])
-        .args(["--save", dir.join("src").to_str().expect("utf8")])
-        .args(["--port", &port.to_string(), "--timeout", "120", "--seed"])
-        .args(["--encryption", policy, "--enc-level", level]);
-    Proc::spawn(
-        &format!("libtorrent seed :{port} ({policy}, {level})"),
-        &mut c,
-    )
-    .ready("checked")
+/// A libtorrent seed with the given `in/out_enc_policy` and `allowed_enc_level`, and
+/// its port.
+fn lt_seed_encrypting(t: &TestTorrent, policy: &str, level: &str) -> (Proc, u16) {
+    lt_seed(t, &["--encryption", policy, "--enc-level", level])
 }
 
 /// A seed of `t` on a free port with `--encryption mode`, once it is seeding; and its
@@ -88,8 +79,7 @@ fn bitswarm_downloads_from_libtorrent_forcing_rc4() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
     let t = torrent(dir.path(), vec![]);
-    let lt_port = free_port();
-    let _seed = lt_seed(&t, dir.path(), lt_port, "forced", "rc4");
+    let (_seed, lt_port) = lt_seed_encrypting(&t, "forced", "rc4");
     download_in_each_mode(&t, dir.path(), lt_port, &["prefer", "require"]);
 }
 
@@ -98,8 +88,7 @@ fn bitswarm_falls_back_to_plaintext_with_libtorrent_disabling_encryption() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
     let t = torrent(dir.path(), vec![]);
-    let lt_port = free_port();
-    let _seed = lt_seed(&t, dir.path(), lt_port, "disabled", "plaintext");
+    let (_seed, lt_port) = lt_seed_encrypting(&t, "disabled", "plaintext");
     download_in_each_mode(&t, dir.path(), lt_port, &["prefer", "disable"]);
 }
 
@@ -108,8 +97,7 @@ fn require_refuses_a_plaintext_only_peer_with_a_clear_line() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
     let t = torrent(dir.path(), vec![]);
-    let lt_port = free_port();
-    let _seed = lt_seed(&t, dir.path(), lt_port, "disabled", "plaintext");
+    let (_seed, lt_port) = lt_seed_encrypting(&t, "disabled", "plaintext");
     let out = out_dir(&t);
     let extra = [
         "--peer".into(),

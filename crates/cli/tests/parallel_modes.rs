@@ -19,20 +19,7 @@ const SEED_CAP: usize = 8 * MIB;
 
 /// One run: (wall seconds, bytes the seed uploaded, the JSON report).
 fn run_mode(t: &TestTorrent, work: &Path, mode: &str) -> (f64, u64, serde_json::Value) {
-    let lt_port = free_port();
-    let mut seed = Proc::spawn(
-        &format!("libtorrent seed :{lt_port}"),
-        Command::new(PYTHON)
-            .arg(lt_script())
-            .args(["--torrent", t.torrent.to_str().expect("utf8")])
-            .args([
-                "--save",
-                t.data.parent().expect("parent").to_str().expect("utf8"),
-            ])
-            .args(["--port", &lt_port.to_string(), "--seed", "--timeout", "300"])
-            .args(["--upload-limit", &SEED_CAP.to_string()]),
-    );
-    seed.wait_line("checked", Duration::from_secs(30));
+    let (mut seed, lt_port) = lt_seed(t, &["--upload-limit", &SEED_CAP.to_string()]);
     let out = work.join(mode);
     let started = Instant::now();
     let mut dl = Proc::spawn(
@@ -56,25 +43,8 @@ fn run_mode(t: &TestTorrent, work: &Path, mode: &str) -> (f64, u64, serde_json::
     assert!(st.success(), "{mode}: download failed: {st}\n{}", dl.tail());
     // The helper prints libtorrent's total_payload_upload every second: take a fresh one.
     std::thread::sleep(Duration::from_millis(1500));
-    seed.drain_public();
-    let uploaded = seed
-        .seen
-        .iter()
-        .rev()
-        .find_map(|l| l.strip_prefix("uploaded ")?.trim().parse::<u64>().ok())
-        .expect("the seed reports its upload");
-    let json_start = dl
-        .seen
-        .iter()
-        .position(|l| l == "{")
-        .expect("JSON report on stdout");
-    let json_end = dl
-        .seen
-        .iter()
-        .rposition(|l| l == "}")
-        .expect("end of the JSON report");
-    let report: serde_json::Value =
-        serde_json::from_str(&dl.seen[json_start..=json_end].join("\n")).expect("valid JSON");
+    let uploaded = lt_uploaded(&mut seed).expect("the seed reports its upload");
+    let report = json_report(&dl);
     for r in 1..=3 {
         assert_same_tree(
             &t.data,

@@ -14,24 +14,6 @@ use engine::*;
 
 const MIB: usize = 1024 * 1024;
 
-fn lt_seed(t: &TestTorrent, encryption: &[&str]) -> (Proc, u16) {
-    let port = free_port();
-    let mut seed = Proc::spawn(
-        &format!("libtorrent seed :{port}"),
-        Command::new(PYTHON)
-            .arg(lt_script())
-            .args(["--torrent", t.torrent.to_str().expect("utf8")])
-            .args([
-                "--save",
-                t.data.parent().expect("parent").to_str().expect("utf8"),
-            ])
-            .args(["--port", &port.to_string(), "--seed", "--timeout", "300"])
-            .args(encryption),
-    );
-    seed.wait_line("checked", Duration::from_secs(30));
-    (seed, port)
-}
-
 #[test]
 fn workers_use_the_encryption_policy() {
     require_libtorrent();

@@ -18,32 +18,13 @@ const MIB: usize = 1024 * 1024;
 const PIECE: u32 = 256 * 1024;
 
 /// A libtorrent seed of `t`, capped at `cap` bytes/s (0: uncapped), ready to serve.
-fn lt_seed(t: &TestTorrent, cap: usize) -> (Proc, u16) {
-    let port = free_port();
-    let mut seed = Proc::spawn(
-        &format!("libtorrent seed :{port}"),
-        Command::new(PYTHON)
-            .arg(lt_script())
-            .args(["--torrent", t.torrent.to_str().expect("utf8")])
-            .args([
-                "--save",
-                t.data.parent().expect("parent").to_str().expect("utf8"),
-            ])
-            .args(["--port", &port.to_string(), "--seed", "--timeout", "300"])
-            .args(["--upload-limit", &cap.to_string()]),
-    );
-    seed.wait_line("checked", Duration::from_secs(30));
-    (seed, port)
+fn capped_seed(t: &TestTorrent, cap: usize) -> (Proc, u16) {
+    lt_seed(t, &["--upload-limit", &cap.to_string()])
 }
 
-/// The latest "uploaded N" the seed printed (it prints one a second).
+/// The latest "uploaded N" the seed printed (0 before the first).
 fn seed_uploaded(seed: &mut Proc) -> u64 {
-    seed.drain_public();
-    seed.seen
-        .iter()
-        .rev()
-        .find_map(|l| l.strip_prefix("uploaded ")?.trim().parse::<u64>().ok())
-        .unwrap_or(0)
+    lt_uploaded(seed).unwrap_or(0)
 }
 
 /// Starts `bitswarm download --workers 3 --json` with `extra` flags, peering with `seed`.
@@ -58,21 +39,6 @@ fn workers(t: &TestTorrent, out: &Path, seed_port: u16, extra: &[&str]) -> Proc 
             .args(extra)
             .env("RUST_LOG", "warn"),
     )
-}
-
-/// The JSON report printed on stdout.
-fn report(dl: &Proc) -> serde_json::Value {
-    let start = dl
-        .seen
-        .iter()
-        .position(|l| l == "{")
-        .unwrap_or_else(|| panic!("no JSON report; output:\n{}", dl.tail()));
-    let end = dl
-        .seen
-        .iter()
-        .rposition(|l| l == "}")
-        .expect("end of the JSON report");
-    serde_json::from_str(&dl.seen[start..=end].join("\n")).expect("valid JSON")
 }
 
 fn rows(report: &serde_json::Value) -> Vec<serde_json::Value> {
@@ -97,7 +63,7 @@ fn cooperative_shared_dir_writes_one_copy_each_worker_its_share() {
         PIECE,
         vec![],
     );
-    let (mut seed, seed_port) = lt_seed(&t, 8 * MIB);
+    let (mut seed, seed_port) = capped_seed(&t, 8 * MIB);
     let out = dir.path().join("out");
     let shared = dir.path().join("shared");
     let mut dl = workers(
@@ -113,7 +79,7 @@ fn cooperative_shared_dir_writes_one_copy_each_worker_its_share() {
     );
     let st = dl.wait_exit(Duration::from_secs(240));
     assert!(st.success(), "download failed: {st}\n{}", dl.tail());
-    let rep = report(&dl);
+    let rep = json_report(&dl);
     assert_eq!(rep["succeeded"], 3, "{rep}");
     assert_eq!(rep["failed"], 0, "{rep}");
 
@@ -170,7 +136,7 @@ fn ctrl_c_stops_every_rank_saves_resume_data_and_a_rerun_continues() {
     let out = dir.path().join("out");
 
     // A seed slow enough that nobody finishes before the interrupt: 3 × 16 MiB at 1 MiB/s.
-    let (mut seed, seed_port) = lt_seed(&t, MIB);
+    let (mut seed, seed_port) = capped_seed(&t, MIB);
     let mut dl = workers(&t, &out, seed_port, &["--mode", "independent"]);
     // Interrupt once the seed has sent about 3 MiB to each worker: a rerun that fetched
     // everything again would then exceed the bound below.
@@ -187,7 +153,7 @@ fn ctrl_c_stops_every_rank_saves_resume_data_and_a_rerun_continues() {
         "{}",
         dl.tail()
     );
-    let first = report(&dl);
+    let first = json_report(&dl);
     let first_rows = rows(&first);
     assert_eq!(first_rows.len(), 3, "{first}");
     let mut had = Vec::new();
@@ -207,11 +173,11 @@ fn ctrl_c_stops_every_rank_saves_resume_data_and_a_rerun_continues() {
     drop(seed);
 
     // Rerun against an uncapped seed: each rank only fetches what it did not have.
-    let (_seed, seed_port) = lt_seed(&t, 0);
+    let (_seed, seed_port) = capped_seed(&t, 0);
     let mut dl = workers(&t, &out, seed_port, &["--mode", "independent"]);
     let st = dl.wait_exit(Duration::from_secs(180));
     assert!(st.success(), "rerun failed: {st}\n{}", dl.tail());
-    let second = report(&dl);
+    let second = json_report(&dl);
     assert_eq!(second["succeeded"], 3, "{second}");
     for row in rows(&second) {
         let r = field(&row, "rank");

@@ -393,6 +393,48 @@ pub fn lt_peer(
     Proc::spawn(&format!("libtorrent :{port}"), &mut c)
 }
 
+/// A libtorrent seed of `t` (its data folder as the save path) on a free port, with
+/// `extra` flags of the helper (an upload cap, an encryption policy), once it has checked
+/// the data; and its port.
+pub fn lt_seed(t: &TestTorrent, extra: &[&str]) -> (Proc, u16) {
+    let port = free_port();
+    let save = t.data.parent().expect("parent");
+    let mut c = Command::new(PYTHON);
+    c.arg(lt_script())
+        .args(["--torrent", t.torrent.to_str().expect("utf8")])
+        .args(["--save", save.to_str().expect("utf8")])
+        .args(["--port", &port.to_string(), "--seed", "--timeout", "300"])
+        .args(extra);
+    let seed = Proc::spawn(&format!("libtorrent seed :{port}"), &mut c).ready("checked");
+    (seed, port)
+}
+
+/// The latest "uploaded N" a libtorrent seed printed (the helper prints
+/// libtorrent's total payload upload every second).
+pub fn lt_uploaded(seed: &mut Proc) -> Option<u64> {
+    seed.drain_public();
+    seed.seen
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("uploaded ")?.trim().parse::<u64>().ok())
+}
+
+/// The JSON report a `--json` run printed on stdout: the lines from the first `{` to the
+/// last `}`.
+pub fn json_report(p: &Proc) -> serde_json::Value {
+    let start = p
+        .seen
+        .iter()
+        .position(|l| l == "{")
+        .unwrap_or_else(|| panic!("no JSON report; output:\n{}", p.tail()));
+    let end = p
+        .seen
+        .iter()
+        .rposition(|l| l == "}")
+        .expect("end of the JSON report");
+    serde_json::from_str(&p.seen[start..=end].join("\n")).expect("valid JSON")
+}
+
 /// Loopback address of a port.
 pub fn local(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
