@@ -18,13 +18,7 @@ fn torrents(dir: &std::path::Path, trackers: Vec<String>) -> Vec<TestTorrent> {
     std::fs::create_dir_all(&a).expect("mkdir");
     std::fs::create_dir_all(&b).expect("mkdir");
     vec![
-        make_torrent(
-            &a,
-            "big.bin",
-            &[(String::new(), 64 * MIB)],
-            1 << 20,
-            trackers.clone(),
-        ),
+        single_file(&a, "big.bin", 64 * MIB, 1 << 20, trackers.clone()),
         make_torrent(&b, "multi", &multi_files(), 64 * 1024, trackers),
     ]
 }
@@ -35,7 +29,7 @@ fn aria2_seed_to_bitswarm() {
     let dir = tempfile::tempdir().expect("tempdir");
     for t in torrents(dir.path(), vec![]) {
         let port = free_port();
-        let src = t.data.parent().expect("parent").to_path_buf();
+        let src = t.src_dir();
         let mut c = Command::new("aria2c");
         c.args(aria2_args(port))
             .args([
@@ -49,20 +43,14 @@ fn aria2_seed_to_bitswarm() {
         // aria2c hashes the data, then listens; bitswarm retries the dial with backoff,
         // so start right away.
         std::thread::sleep(Duration::from_millis(500));
-        let out = t.data.parent().expect("p").parent().expect("p").join("out");
+        let out = t.dir().join("out");
         let mut dl = bitswarm_download(
             &t,
             &out,
             free_port(),
             &["--peer".into(), local(port).to_string()],
         );
-        let st = dl.wait_exit(Duration::from_secs(90));
-        assert!(
-            st.success(),
-            "bitswarm download failed: {st}\n{}",
-            dl.tail()
-        );
-        assert_same_tree(&t.data, &out.join(&t.name));
+        assert_downloaded(&mut dl, "bitswarm download", &t, &out);
         drop(seed.child.kill());
     }
 }
@@ -73,11 +61,10 @@ fn bitswarm_seed_to_aria2_via_tracker() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_tracker, http, _udp) = tracker();
     for t in torrents(dir.path(), vec![http]) {
-        let mut seed = bitswarm_seed(&t, free_port(), &[]);
-        seed.wait_line("seeding", Duration::from_secs(30));
+        let _seed = bitswarm_seed(&t, free_port(), &[]).ready("seeding");
         // Let the seed's first announce land before aria2c asks the tracker.
         std::thread::sleep(Duration::from_millis(300));
-        let out = t.data.parent().expect("p").parent().expect("p").join("out");
+        let out = t.dir().join("out");
         let port = free_port();
         let mut c = Command::new("aria2c");
         c.args(aria2_args(port))
@@ -85,8 +72,6 @@ fn bitswarm_seed_to_aria2_via_tracker() {
             .arg(format!("--dir={}", out.display()))
             .arg(&t.torrent);
         let mut leech = Proc::spawn(&format!("aria2c leech :{port}"), &mut c);
-        let st = leech.wait_exit(Duration::from_secs(90));
-        assert!(st.success(), "aria2c failed: {st}\n{}", leech.tail());
-        assert_same_tree(&t.data, &out.join(&t.name));
+        assert_downloaded(&mut leech, "aria2c", &t, &out);
     }
 }

@@ -16,16 +16,9 @@ const MIB: usize = 1024 * 1024;
 fn libtorrent_seed_to_bitswarm_64mib_direct() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "big.bin",
-        &[(String::new(), 64 * MIB)],
-        1 << 20,
-        vec![],
-    );
+    let t = single_file(dir.path(), "big.bin", 64 * MIB, 1 << 20, vec![]);
     let lt_port = free_port();
-    let mut seed = lt_peer(&t, &dir.path().join("src"), lt_port, true, &[], 120);
-    seed.wait_line("checked", Duration::from_secs(30));
+    let _seed = lt_peer(&t, &dir.path().join("src"), lt_port, true, &[], 120).ready("checked");
     let out = dir.path().join("out");
     let mut dl = bitswarm_download(
         &t,
@@ -33,13 +26,7 @@ fn libtorrent_seed_to_bitswarm_64mib_direct() {
         free_port(),
         &["--peer".into(), local(lt_port).to_string()],
     );
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(
-        st.success(),
-        "bitswarm download failed: {st}\n{}",
-        dl.tail()
-    );
-    assert_same_tree(&t.data, &out.join(&t.name));
+    assert_downloaded(&mut dl, "bitswarm download", &t, &out);
 }
 
 #[test]
@@ -48,19 +35,18 @@ fn libtorrent_seed_to_bitswarm_multi_file_via_tracker() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (_tracker, http, _udp) = tracker();
     let t = make_torrent(dir.path(), "multi", &multi_files(), 64 * 1024, vec![http]);
-    let mut seed = lt_peer(&t, &dir.path().join("src"), free_port(), true, &[], 120);
-    seed.wait_line("checked", Duration::from_secs(30));
+    let _seed = lt_peer(&t, &dir.path().join("src"), free_port(), true, &[], 120).ready("checked");
     // libtorrent announces right after its check; give it a moment.
     std::thread::sleep(Duration::from_millis(500));
     let out = dir.path().join("out");
     let mut dl = bitswarm_download(&t, &out, free_port(), &[]);
-    let st = dl.wait_exit(Duration::from_secs(60));
-    assert!(
-        st.success(),
-        "bitswarm download failed: {st}\n{}",
-        dl.tail()
+    assert_downloaded_within(
+        &mut dl,
+        "bitswarm download",
+        &t,
+        &out,
+        Duration::from_secs(60),
     );
-    assert_same_tree(&t.data, &out.join(&t.name));
 }
 
 #[test]
@@ -75,8 +61,7 @@ fn bitswarm_seed_to_libtorrent_64mib_and_multi_file() {
         std::fs::create_dir_all(&sub).expect("mkdir");
         let t = make_torrent(&sub, name, &files, piece, vec![]);
         let seed_port = free_port();
-        let mut seed = bitswarm_seed(&t, seed_port, &[]);
-        seed.wait_line("seeding", Duration::from_secs(30));
+        let _seed = bitswarm_seed(&t, seed_port, &[]).ready("seeding");
         let out = sub.join("out");
         std::fs::create_dir_all(&out).expect("mkdir");
         let mut leech = lt_peer(&t, &out, free_port(), false, &[local(seed_port)], 90);
@@ -95,15 +80,8 @@ fn mixed_swarm_one_seed_three_bitswarm_one_libtorrent() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
     let (_tracker, http, _udp) = tracker();
-    let t = make_torrent(
-        dir.path(),
-        "swarm.bin",
-        &[(String::new(), 12 * MIB)],
-        256 * 1024,
-        vec![http],
-    );
-    let mut seed = bitswarm_seed(&t, free_port(), &[]);
-    seed.wait_line("seeding", Duration::from_secs(30));
+    let t = single_file(dir.path(), "swarm.bin", 12 * MIB, 256 * 1024, vec![http]);
+    let _seed = bitswarm_seed(&t, free_port(), &[]).ready("seeding");
     let mut leechers: Vec<(Proc, std::path::PathBuf)> = (0..3)
         .map(|i| {
             let out = dir.path().join(format!("bs{i}"));
@@ -114,15 +92,7 @@ fn mixed_swarm_one_seed_three_bitswarm_one_libtorrent() {
     std::fs::create_dir_all(&lt_out).expect("mkdir");
     let mut lt = lt_peer(&t, &lt_out, free_port(), false, &[], 90);
     for (p, out) in &mut leechers {
-        let st = p.wait_exit(Duration::from_secs(90));
-        assert!(st.success(), "bitswarm leecher failed: {st}\n{}", p.tail());
-        assert_same_tree(&t.data, &out.join(&t.name));
+        assert_downloaded(p, "bitswarm leecher", &t, out);
     }
-    let st = lt.wait_exit(Duration::from_secs(90));
-    assert!(
-        st.success(),
-        "libtorrent leecher failed: {st}\n{}",
-        lt.tail()
-    );
-    assert_same_tree(&t.data, &lt_out.join(&t.name));
+    assert_downloaded(&mut lt, "libtorrent leecher", &t, &lt_out);
 }

@@ -22,18 +22,11 @@ fn checked_have(p: &mut Proc) -> u32 {
 #[test]
 fn interrupt_resume_existing_data_and_recheck() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "r.bin",
-        &[(String::new(), 16 * MIB)],
-        256 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "r.bin", 16 * MIB, 256 * 1024, vec![]);
     let pieces = 64;
     let seed_port = free_port();
     let seed_args: Vec<String> = vec!["--upload-limit".into(), "4M".into()];
-    let mut slow_seed = bitswarm_seed(&t, seed_port, &seed_args);
-    slow_seed.wait_line("seeding", Duration::from_secs(30));
+    let slow_seed = bitswarm_seed(&t, seed_port, &seed_args).ready("seeding");
     let out = dir.path().join("out");
     let peer = vec!["--peer".to_string(), local(seed_port).to_string()];
 
@@ -52,8 +45,7 @@ fn interrupt_resume_existing_data_and_recheck() {
 
     // 2. Restart: continues from the resume data, without re-downloading.
     let seed_port = free_port();
-    let mut seed = bitswarm_seed(&t, seed_port, &[]);
-    seed.wait_line("seeding", Duration::from_secs(30));
+    let _seed = bitswarm_seed(&t, seed_port, &[]).ready("seeding");
     let peer = vec!["--peer".to_string(), local(seed_port).to_string()];
     let mut dl = bitswarm_download(&t, &out, free_port(), &peer);
     let have = checked_have(&mut dl);

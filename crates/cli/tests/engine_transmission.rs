@@ -19,7 +19,7 @@ fn torrents(dir: &std::path::Path) -> Vec<TestTorrent> {
     std::fs::create_dir_all(&a).expect("mkdir");
     std::fs::create_dir_all(&b).expect("mkdir");
     vec![
-        make_torrent(&a, "big.bin", &[(String::new(), 64 * MIB)], 1 << 20, vec![]),
+        single_file(&a, "big.bin", 64 * MIB, 1 << 20, vec![]),
         make_torrent(&b, "multi", &multi_files(), 64 * 1024, vec![]),
     ]
 }
@@ -29,15 +29,9 @@ fn transmission_seed_to_bitswarm() {
     require("transmission-cli", &["--version"], "transmission-cli");
     let dir = tempfile::tempdir().expect("tempdir");
     for t in torrents(dir.path()) {
-        let work = t
-            .data
-            .parent()
-            .expect("p")
-            .parent()
-            .expect("p")
-            .to_path_buf();
+        let work = t.dir();
         let port = free_port();
-        let src = t.data.parent().expect("parent").to_path_buf();
+        let src = t.src_dir();
         let _seed = transmission(&t, &src, &work, port, None, true);
         let out = work.join("out");
         let mut dl = bitswarm_download(
@@ -46,13 +40,13 @@ fn transmission_seed_to_bitswarm() {
             free_port(),
             &["--peer".into(), local(port).to_string()],
         );
-        let st = dl.wait_exit(Duration::from_secs(120));
-        assert!(
-            st.success(),
-            "bitswarm download failed: {st}\n{}",
-            dl.tail()
+        assert_downloaded_within(
+            &mut dl,
+            "bitswarm download",
+            &t,
+            &out,
+            Duration::from_secs(120),
         );
-        assert_same_tree(&t.data, &out.join(&t.name));
     }
 }
 
@@ -61,20 +55,14 @@ fn bitswarm_seed_to_transmission() {
     require("transmission-cli", &["--version"], "transmission-cli");
     let dir = tempfile::tempdir().expect("tempdir");
     for t in torrents(dir.path()) {
-        let work = t
-            .data
-            .parent()
-            .expect("p")
-            .parent()
-            .expect("p")
-            .to_path_buf();
+        let work = t.dir();
         let out = work.join("out");
         std::fs::create_dir_all(&out).expect("mkdir");
         let port = free_port();
         let marker = work.join("transmission-finished");
         let mut leech = transmission(&t, &out, &work, port, Some(&marker), false);
-        let mut seed = bitswarm_seed(&t, free_port(), &["--peer".into(), local(port).to_string()]);
-        seed.wait_line("seeding", Duration::from_secs(30));
+        let _seed = bitswarm_seed(&t, free_port(), &["--peer".into(), local(port).to_string()])
+            .ready("seeding");
         wait_file(&marker, Duration::from_secs(120), &mut leech);
         assert_same_tree_except_empty(&t.data, &out.join(&t.name));
     }

@@ -8,7 +8,6 @@ mod engine;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use engine::*;
 
@@ -81,15 +80,8 @@ fn invalid_magnet_exits_2() {
 fn magnet_through_a_tracker_only() {
     let (_tracker, http, _udp) = tracker();
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "tr.bin",
-        &[(String::new(), MIB + 7)],
-        64 * 1024,
-        vec![http.clone()],
-    );
-    let mut seed = bitswarm_seed(&t, free_port(), &[]);
-    seed.wait_line("listening", Duration::from_secs(30));
+    let t = single_file(dir.path(), "tr.bin", MIB + 7, 64 * 1024, vec![http.clone()]);
+    let _seed = bitswarm_seed(&t, free_port(), &[]).ready("listening");
     let out = dir.path().join("out");
     let magnet = format!("magnet:?xt=urn:btih:{}&tr={http}", t.info_hash);
     let mut c = Command::new(BITSWARM);
@@ -102,28 +94,15 @@ fn magnet_through_a_tracker_only() {
         ])
         .env("RUST_LOG", "warn,bitswarm_net=info");
     let mut dl = Proc::spawn("bitswarm download magnet via tracker", &mut c);
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(
-        st.success(),
-        "bitswarm download failed: {st}\n{}",
-        dl.tail()
-    );
-    assert_same_tree(&t.data, &out.join(&t.name));
+    assert_downloaded(&mut dl, "bitswarm download", &t, &out);
 }
 
 #[test]
 fn info_fetch_prints_the_fetched_torrent() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "info.bin",
-        &[(String::new(), 200_000)],
-        16 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "info.bin", 200_000, 16 * 1024, vec![]);
     let seed_port = free_port();
-    let mut seed = bitswarm_seed(&t, seed_port, &[]);
-    seed.wait_line("listening", Duration::from_secs(30));
+    let _seed = bitswarm_seed(&t, seed_port, &[]).ready("listening");
     let magnet = format!("magnet:?xt=urn:btih:{}", t.info_hash);
     let out = Command::new(BITSWARM)
         .args(["info", &magnet, "--fetch", "--json", "--timeout", "30"])

@@ -37,16 +37,10 @@ fn junk(len: usize, seed: u64) -> Vec<u8> {
 #[test]
 fn bad_handshakes_are_closed_and_do_not_disturb_others() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "bad.bin",
-        &[(String::new(), 8 << 20)],
-        256 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "bad.bin", 8 << 20, 256 * 1024, vec![]);
     let port = free_port();
-    let mut seed = bitswarm_seed(&t, port, &["--handshake-timeout".into(), "2".into()]);
-    seed.wait_line("seeding", Duration::from_secs(30));
+    let _seed =
+        bitswarm_seed(&t, port, &["--handshake-timeout".into(), "2".into()]).ready("seeding");
     let connect = || TcpStream::connect(local(port)).expect("connect to seed");
 
     // A peer that stalls in the middle of its Diffie-Hellman key.
@@ -97,7 +91,5 @@ fn bad_handshakes_are_closed_and_do_not_disturb_others() {
         );
     }
 
-    let st = dl.wait_exit(Duration::from_secs(60));
-    assert!(st.success(), "download failed: {st}\n{}", dl.tail());
-    assert_same_tree(&t.data, &out.join(&t.name));
+    assert_downloaded_within(&mut dl, "download", &t, &out, Duration::from_secs(60));
 }

@@ -49,7 +49,7 @@ fn download_in_each_mode(t: &TestTorrent, dir: &Path, peer_port: u16, modes: &[&
 }
 
 fn out_dir(t: &TestTorrent) -> std::path::PathBuf {
-    t.data.parent().expect("p").parent().expect("p").join("out")
+    t.dir().join("out")
 }
 
 #[test]

@@ -209,6 +209,18 @@ pub struct TestTorrent {
     pub info_hash: String,
 }
 
+impl TestTorrent {
+    /// The folder the torrent was made in (`make_torrent`'s `dir`).
+    pub fn dir(&self) -> PathBuf {
+        self.src_dir().parent().expect("parent").to_path_buf()
+    }
+
+    /// The folder holding the data (`dir/src`): a seed's save path.
+    pub fn src_dir(&self) -> PathBuf {
+        self.data.parent().expect("parent").to_path_buf()
+    }
+}
+
 /// Writes `files` (relative path, length; one file with an empty path = single-file
 /// torrent) under `dir/src/name` and the torrent as `dir/name.torrent`.
 pub fn make_torrent(
@@ -283,7 +295,18 @@ pub fn single_file(
 /// succeeded (else panics with `what` and its output) and that `out` holds the
 /// torrent's data.
 pub fn assert_downloaded(p: &mut Proc, what: &str, t: &TestTorrent, out: &Path) {
-    let st = p.wait_exit(Duration::from_secs(90));
+    assert_downloaded_within(p, what, t, out, Duration::from_secs(90));
+}
+
+/// [`assert_downloaded`] with another deadline.
+pub fn assert_downloaded_within(
+    p: &mut Proc,
+    what: &str,
+    t: &TestTorrent,
+    out: &Path,
+    within: Duration,
+) {
+    let st = p.wait_exit(within);
     assert!(st.success(), "{what} failed: {st}\n{}", p.tail());
     assert_same_tree(&t.data, &out.join(&t.name));
 }
