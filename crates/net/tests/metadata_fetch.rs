@@ -163,11 +163,7 @@ async fn a_peer_that_sent_wrong_metadata_is_banned_by_the_torrent() {
     logs();
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_torrent(dir.path(), "b.bin", &[("", 100_000)], 16 * 1024, vec![]);
-    let seed = session().await;
-    let _sh = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _sh) = seeding(&meta, &data).await;
     let liar = lying_peer(meta.info_hash().0, meta.raw_info().len() as u64).await;
     let leech = session().await;
     let late_seed = slow_proxy(addr_of(&seed), Duration::from_secs(1)).await;
@@ -192,10 +188,7 @@ async fn a_peer_that_sent_wrong_metadata_is_banned_by_the_torrent() {
     .await;
     assert_eq!(banned, Ok(true), "the liar was banned: {:?}", h.stats());
     assert!(h.stats().peer_list.iter().all(|p| p.addr != liar));
-    tokio::time::timeout(TIMEOUT, h.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    completed(&h, TIMEOUT).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
