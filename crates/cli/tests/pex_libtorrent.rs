@@ -13,18 +13,11 @@ use engine::*;
 fn libtorrent_learns_a_second_seed_from_our_pex() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "pex.bin",
-        &[(String::new(), 8 * 1024 * 1024)],
-        64 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "pex.bin", 8 * 1024 * 1024, 64 * 1024, vec![]);
     let hub_port = free_port();
-    let mut hub = bitswarm_seed(&t, hub_port, &["--no-dht".into()]);
-    hub.wait_line("seeding", Duration::from_secs(30));
+    let hub = bitswarm_seed(&t, hub_port, &["--no-dht".into()]).ready("seeding");
     let other_port = free_port();
-    let mut other = bitswarm_seed(
+    let other = bitswarm_seed(
         &t,
         other_port,
         &[
@@ -32,8 +25,8 @@ fn libtorrent_learns_a_second_seed_from_our_pex() {
             "--peer".into(),
             local(hub_port).to_string(),
         ],
-    );
-    other.wait_line("seeding", Duration::from_secs(30));
+    )
+    .ready("seeding");
     // Slow download: it is still running when the hub's PEX message arrives.
     let mut c = std::process::Command::new(PYTHON);
     c.arg(lt_script())
