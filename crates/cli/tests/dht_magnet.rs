@@ -8,6 +8,7 @@
 #[path = "support/engine.rs"]
 mod engine;
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -43,13 +44,36 @@ fn local_dht(rt: &tokio::runtime::Runtime, n: usize) -> Vec<DhtHandle> {
     })
 }
 
+/// Shuts the in-process DHT nodes down.
+fn stop_dht(rt: &tokio::runtime::Runtime, nodes: &[DhtHandle]) {
+    rt.block_on(async {
+        for n in nodes {
+            let _ = n.shutdown().await;
+        }
+    });
+}
+
+/// `bitswarm download` of `t`'s magnet (no tracker, no `x.pe`) into `out` with the DHT
+/// flags `dht`; checks that it succeeds and that `out` holds the torrent's data.
+fn download_magnet_via_dht(what: &str, t: &TestTorrent, out: &Path, dht: &[String]) {
+    let magnet = format!("magnet:?xt=urn:btih:{}&dn={}", t.info_hash, t.name);
+    let mut c = Command::new(BITSWARM);
+    c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args(["--port", &free_port().to_string()])
+        .args(["--metadata-timeout", "60"])
+        .args(dht)
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    let mut dl = Proc::spawn(what, &mut c);
+    assert_downloaded(&mut dl, what, t, out);
+}
+
 #[test]
 fn magnet_through_a_local_dht_only() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
+    let t = single_file(
         dir.path(),
         "dht.bin",
-        &[(String::new(), 2 * 1024 * 1024 + 77)],
+        2 * 1024 * 1024 + 77,
         128 * 1024,
         vec![],
     );
@@ -71,32 +95,21 @@ fn magnet_through_a_local_dht_only() {
     };
 
     let seed_port = free_port();
-    let mut seed = bitswarm_seed(&t, seed_port, &dht_args("seed-nodes.bin"));
-    seed.wait_line("seeding", Duration::from_secs(30));
+    let mut seed = bitswarm_seed(&t, seed_port, &dht_args("seed-nodes.bin")).ready("seeding");
 
-    let out = dir.path().join("out");
-    let magnet = format!("magnet:?xt=urn:btih:{}&dn={}", t.info_hash, t.name);
-    let mut c = Command::new(BITSWARM);
-    c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
-        .args(["--port", &free_port().to_string()])
-        .args(["--metadata-timeout", "60"])
-        .args(dht_args("leech-nodes.bin"))
-        .env("RUST_LOG", "warn,bitswarm_net=info");
-    let mut dl = Proc::spawn("bitswarm download magnet (DHT)", &mut c);
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(st.success(), "download failed: {st}\n{}", dl.tail());
-    assert_same_tree(&t.data, &out.join(&t.name));
+    download_magnet_via_dht(
+        "bitswarm download magnet (DHT)",
+        &t,
+        &dir.path().join("out"),
+        &dht_args("leech-nodes.bin"),
+    );
     // The leecher's DHT met nodes: its node cache was written at exit.
     let cache = std::fs::read(dir.path().join("leech-nodes.bin")).expect("node cache");
     let cache = bitswarm_dht::cache::NodeCache::from_bytes(&cache).expect("valid cache");
     assert!(!cache.nodes.is_empty());
     seed.interrupt();
     seed.wait_exit(Duration::from_secs(30));
-    rt.block_on(async {
-        for n in &nodes {
-            let _ = n.shutdown().await;
-        }
-    });
+    stop_dht(&rt, &nodes);
 }
 
 #[test]
@@ -118,26 +131,19 @@ fn magnet_from_a_libtorrent_seed_found_through_the_dht() {
         .args(["--save", dir.path().join("src").to_str().expect("utf8")])
         .args(["--port", &lt_port.to_string(), "--timeout", "120", "--seed"])
         .args(["--dht-bootstrap", &entry]);
-    let mut seed = Proc::spawn("libtorrent DHT seed", &mut c);
-    seed.wait_line("checked", Duration::from_secs(30));
+    let _seed = Proc::spawn("libtorrent DHT seed", &mut c).ready("checked");
 
-    let out = dir.path().join("out");
-    let magnet = format!("magnet:?xt=urn:btih:{}&dn={}", t.info_hash, t.name);
-    let mut c = Command::new(BITSWARM);
-    c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
-        .args(["--port", &free_port().to_string()])
-        .args(["--metadata-timeout", "60"])
-        .args(["--dht-bootstrap", &entry, "--dht-allow-local"])
-        .env("RUST_LOG", "warn,bitswarm_net=info");
-    let mut dl = Proc::spawn("bitswarm download magnet (libtorrent via DHT)", &mut c);
-    let st = dl.wait_exit(Duration::from_secs(90));
-    assert!(st.success(), "download failed: {st}\n{}", dl.tail());
-    assert_same_tree(&t.data, &out.join(&t.name));
-    rt.block_on(async {
-        for n in &nodes {
-            let _ = n.shutdown().await;
-        }
-    });
+    download_magnet_via_dht(
+        "bitswarm download magnet (libtorrent via DHT)",
+        &t,
+        &dir.path().join("out"),
+        &[
+            "--dht-bootstrap".to_string(),
+            entry.clone(),
+            "--dht-allow-local".into(),
+        ],
+    );
+    stop_dht(&rt, &nodes);
 }
 
 #[test]

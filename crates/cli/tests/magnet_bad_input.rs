@@ -227,13 +227,7 @@ fn raw_info_len(t: &TestTorrent) -> u64 {
 #[test]
 fn lying_peers_alone_end_in_one_line_and_exit_1() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "l.bin",
-        &[(String::new(), 300_000)],
-        16 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "l.bin", 300_000, 16 * 1024, vec![]);
     let ih = info_hash_bytes(&t);
     let size = raw_info_len(&t);
     for (name, lie) in [
@@ -258,18 +252,11 @@ fn lying_peers_alone_end_in_one_line_and_exit_1() {
 #[test]
 fn a_liar_next_to_an_honest_seed_is_refused_and_banned() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "h.bin",
-        &[(String::new(), 500_000)],
-        16 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "h.bin", 500_000, 16 * 1024, vec![]);
     let ih = info_hash_bytes(&t);
     let peer = liar(ih, raw_info_len(&t), Lie::Hash);
     let seed_port = free_port();
-    let mut seed = bitswarm_seed(&t, seed_port, &["--no-dht".to_string()]);
-    seed.wait_line("seeding", Duration::from_secs(30));
+    let mut seed = bitswarm_seed(&t, seed_port, &["--no-dht".to_string()]).ready("seeding");
     // The liar answers at once; the seed only after a second (through a slow proxy),
     // so the liar's pieces arrive first and fail the hash.
     let late_seed = slow_proxy(local(seed_port), Duration::from_secs(1));

@@ -58,13 +58,7 @@ fn run_mode(t: &TestTorrent, work: &Path, mode: &str) -> (f64, u64, serde_json::
 fn cooperative_sends_each_piece_about_once_and_beats_independent() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "data.bin",
-        &[(String::new(), SIZE)],
-        256 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "data.bin", SIZE, 256 * 1024, vec![]);
 
     let (ind_wall, ind_up, ind) = run_mode(&t, dir.path(), "independent");
     let (coop_wall, coop_up, coop) = run_mode(&t, dir.path(), "cooperative");
@@ -109,13 +103,7 @@ fn cooperative_sends_each_piece_about_once_and_beats_independent() {
 #[test]
 fn workers_without_progress_are_reported_stalled() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "lonely.bin",
-        &[(String::new(), MIB)],
-        64 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "lonely.bin", MIB, 64 * 1024, vec![]);
     // A port nobody listens on: the workers never get a byte.
     let dead = free_port();
     let started = Instant::now();

@@ -18,13 +18,7 @@ const MIB: usize = 1024 * 1024;
 fn workers_use_the_encryption_policy() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "enc.bin",
-        &[(String::new(), 6 * MIB + 999)],
-        256 * 1024,
-        vec![],
-    );
+    let t = single_file(dir.path(), "enc.bin", 6 * MIB + 999, 256 * 1024, vec![]);
 
     // A seed that forces RC4: cooperative workers requiring encryption complete.
     let (_rc4, rc4_port) = lt_seed(&t, &["--encryption", "forced", "--enc-level", "rc4"]);

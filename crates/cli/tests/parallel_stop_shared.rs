@@ -56,13 +56,7 @@ fn cooperative_shared_dir_writes_one_copy_each_worker_its_share() {
     require_libtorrent();
     const SIZE: usize = 24 * MIB;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "shared.bin",
-        &[(String::new(), SIZE)],
-        PIECE,
-        vec![],
-    );
+    let t = single_file(dir.path(), "shared.bin", SIZE, PIECE, vec![]);
     let (mut seed, seed_port) = capped_seed(&t, 8 * MIB);
     let out = dir.path().join("out");
     let shared = dir.path().join("shared");
@@ -126,13 +120,7 @@ fn ctrl_c_stops_every_rank_saves_resume_data_and_a_rerun_continues() {
     require_libtorrent();
     const SIZE: usize = 16 * MIB;
     let dir = tempfile::tempdir().expect("tempdir");
-    let t = make_torrent(
-        dir.path(),
-        "slow.bin",
-        &[(String::new(), SIZE)],
-        PIECE,
-        vec![],
-    );
+    let t = single_file(dir.path(), "slow.bin", SIZE, PIECE, vec![]);
     let out = dir.path().join("out");
 
     // A seed slow enough that nobody finishes before the interrupt: 3 × 16 MiB at 1 MiB/s.
