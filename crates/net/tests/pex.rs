@@ -6,9 +6,12 @@
 
 mod common;
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, TorrentHandle};
+use bitswarm_net::{AddTorrent, Session, TorrentHandle};
+use bitswarm_proto::Metainfo;
 use common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -20,6 +23,24 @@ async fn pex_session() -> bitswarm_net::Session {
     })
     .await
     .unwrap()
+}
+
+/// A PEX session seeding `meta` from `data` that knows (and dials) only `hub`, and the
+/// torrent's handle.
+async fn seed_dialling(
+    hub: &Session,
+    meta: &Arc<Metainfo>,
+    data: &Path,
+) -> (Session, TorrentHandle) {
+    let s = pex_session().await;
+    let h = s
+        .add_torrent(AddTorrent {
+            extra_peers: vec![addr_of(hub)],
+            ..AddTorrent::seed(meta.clone(), data)
+        })
+        .await
+        .unwrap();
+    (s, h)
 }
 
 async fn wait_for(
@@ -52,21 +73,10 @@ async fn a_leecher_that_knew_one_peer_finds_the_others_by_pex() {
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_torrent(dir.path(), "p.bin", &[("", 3_000_000)], 32 * 1024, vec![]);
     let hub = pex_session().await;
-    let hub_h = hub
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let hub_h = add_seed(&hub, &meta, &data).await;
     let mut others = Vec::new();
     for _ in 0..2 {
-        let s = pex_session().await;
-        let h = s
-            .add_torrent(AddTorrent {
-                extra_peers: vec![addr_of(&hub)],
-                ..AddTorrent::seed(meta.clone(), &data)
-            })
-            .await
-            .unwrap();
-        others.push((s, h));
+        others.push(seed_dialling(&hub, &meta, &data).await);
     }
     wait_for(&hub_h, "the hub has both peers", |s| s.peers >= 2).await;
 
@@ -84,10 +94,7 @@ async fn a_leecher_that_knew_one_peer_finds_the_others_by_pex() {
         s.peers >= 3
     })
     .await;
-    tokio::time::timeout(TIMEOUT, lh.wait_complete())
-        .await
-        .expect("timed out")
-        .unwrap();
+    completed(&lh, TIMEOUT).await;
     assert_same_tree(&data, &out.join("p.bin"));
     leech.shutdown().await;
     for (s, _) in others {
@@ -102,18 +109,8 @@ async fn private_torrents_do_no_pex() {
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_private(dir.path());
     let hub = pex_session().await;
-    let hub_h = hub
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
-    let other = pex_session().await;
-    let _oh = other
-        .add_torrent(AddTorrent {
-            extra_peers: vec![addr_of(&hub)],
-            ..AddTorrent::seed(meta.clone(), &data)
-        })
-        .await
-        .unwrap();
+    let hub_h = add_seed(&hub, &meta, &data).await;
+    let (other, _oh) = seed_dialling(&hub, &meta, &data).await;
     wait_for(&hub_h, "the hub has the other peer", |s| s.peers >= 1).await;
     // A slow download (about 3 s): PEX, if it were done, would connect the leecher to
     // the other peer within a second or two of the handshake.
@@ -153,9 +150,7 @@ async fn private_torrents_do_no_pex() {
     hub.shutdown().await;
 }
 
-fn make_private(
-    root: &std::path::Path,
-) -> (std::sync::Arc<bitswarm_proto::Metainfo>, std::path::PathBuf) {
+fn make_private(root: &Path) -> (Arc<Metainfo>, std::path::PathBuf) {
     let (_, data) = make_torrent(root, "priv.bin", &[("", 300_000)], 32 * 1024, vec![]);
     let bytes = std::fs::read(&data).unwrap();
     let spec = bitswarm_proto::TorrentSpec {
@@ -175,7 +170,7 @@ fn make_private(
         created_by: None,
         creation_date: None,
     };
-    let meta = bitswarm_proto::Metainfo::from_bytes(&spec.to_bytes().unwrap()).unwrap();
+    let meta = Metainfo::from_bytes(&spec.to_bytes().unwrap()).unwrap();
     assert!(meta.info().is_private());
-    (std::sync::Arc::new(meta), data)
+    (Arc::new(meta), data)
 }

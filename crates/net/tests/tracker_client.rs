@@ -29,6 +29,18 @@ fn params(id: u8, port: u16, left: u64, event: Event) -> AnnounceParams {
     }
 }
 
+/// A UDP tracker client of `url` with short retry timing (a loopback tracker answers at once).
+fn udp_client(url: &str) -> UdpTracker {
+    UdpTracker::new(
+        url,
+        UdpTiming {
+            base: Duration::from_millis(200),
+            max_n: 3,
+        },
+    )
+    .unwrap()
+}
+
 #[tokio::test]
 async fn http_and_udp_announce_scrape_and_stop() {
     let (_t, http, udp) = tracker().await;
@@ -37,14 +49,7 @@ async fn http_and_udp_announce_scrape_and_stop() {
         .await
         .unwrap();
     assert!(r.interval >= Duration::from_secs(1));
-    let mut u = UdpTracker::new(
-        &udp,
-        UdpTiming {
-            base: Duration::from_millis(200),
-            max_n: 3,
-        },
-    )
-    .unwrap();
+    let mut u = udp_client(&udp);
     let r = u
         .announce(&params(2, 7002, 100, Event::Started), 3)
         .await
@@ -121,14 +126,7 @@ async fn http_scrape_counts_like_udp_scrape() {
             leechers: 1
         }
     );
-    let mut u = UdpTracker::new(
-        &udp,
-        UdpTiming {
-            base: Duration::from_millis(200),
-            max_n: 3,
-        },
-    )
-    .unwrap();
+    let mut u = udp_client(&udp);
     let (seeders, completed, leechers) = u.scrape([0x5A; 20]).await.unwrap();
     assert_eq!(
         ScrapeResult {
