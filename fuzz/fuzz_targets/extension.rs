@@ -1,21 +1,24 @@
 //! Extension messages (BEP 10 handshake, BEP 9 `ut_metadata`, BEP 11 `ut_pex`) from a
 //! peer: decoding never panics, a decoded message encodes to a payload that decodes to
 //! the same message, and a decoded PEX message fed to `PexState` yields only usable,
-//! bounded addresses. The first byte picks the parser, the rest is the payload.
+//! bounded addresses. Also the LSD announce (BEP 14, a UDP datagram anyone on the LAN
+//! can send): parsing never panics, a parsed announce re-encodes to itself, and
+//! `LsdState` takes peers only for torrents it serves. The first byte picks the parser,
+//! the rest is the payload.
 #![no_main]
 
 use std::time::{Duration, Instant};
 
 use bitswarm_engine::pex::{usable, MAX_TAKEN_PER_MESSAGE};
-use bitswarm_engine::PexState;
-use bitswarm_wire::{ExtensionHandshake, MetadataMessage, PexMessage};
+use bitswarm_engine::{LsdReceived, LsdState, PexState};
+use bitswarm_wire::{ExtensionHandshake, LsdAnnounce, MetadataMessage, PexMessage};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&which, payload)) = data.split_first() else {
         return;
     };
-    match which % 3 {
+    match which % 4 {
         0 => {
             if let Ok(h) = ExtensionHandshake::decode(payload) {
                 let again = ExtensionHandshake::decode(&h.encode()).expect("re-decodes");
@@ -28,6 +31,20 @@ fuzz_target!(|data: &[u8]| {
                 let again =
                     MetadataMessage::decode(&bytes::Bytes::from(m.encode())).expect("re-decodes");
                 assert_eq!(again, m);
+            }
+        }
+        3 => {
+            if let Ok(a) = LsdAnnounce::parse(payload) {
+                let again = LsdAnnounce::parse(&a.encode("239.192.152.143:6771"));
+                assert_eq!(again.as_ref(), Ok(&a));
+            }
+            let mut state = LsdState::new(6881, "fuzz".into());
+            let served = [0x11u8; 20];
+            let t0 = Instant::now();
+            state.add(served, t0);
+            let from = std::net::SocketAddr::from(([10, 0, 0, 2], 6771));
+            if let LsdReceived::Peers(p) = state.on_datagram(from, payload, t0) {
+                assert!(p.iter().all(|(h, a)| *h == served && a.port() != 0));
             }
         }
         _ => {

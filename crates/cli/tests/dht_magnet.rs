@@ -150,7 +150,7 @@ fn magnet_from_a_libtorrent_seed_found_through_the_dht() {
 fn no_dht_and_no_peer_source_is_refused() {
     let magnet = format!("magnet:?xt=urn:btih:{}", "ab".repeat(20));
     let out = Command::new(BITSWARM)
-        .args(["download", &magnet, "--no-dht", "--port", "0"])
+        .args(["download", &magnet, "--no-dht", "--no-lsd", "--port", "0"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));

@@ -87,6 +87,7 @@ fn magnet_is_refused_with_exit_2_and_bad_rate_is_a_usage_error() {
             "download",
             "magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567",
             "--no-dht",
+            "--no-lsd",
         ])
         .output()
         .expect("run");

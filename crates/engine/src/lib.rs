@@ -22,6 +22,8 @@
 //! - [`score`] — [`PeerScore`], [`Fault`].
 //! - [`pex`] — [`PexState`]: peer exchange (BEP 11) with one peer, its rate limits and
 //!   what we take from it.
+//! - [`lsd`] — [`LsdState`]: Local Service Discovery (BEP 14) announce schedule and
+//!   what to take from received announces.
 //! - [`share`] — [`PieceShare`], [`ShareGate`]: which pieces a member of a cooperating
 //!   group asks outside peers for.
 //! - [`session`] — [`PeerSession`], the per-peer protocol state machine (inputs
@@ -32,6 +34,7 @@
 pub mod bitfield;
 pub mod choker;
 pub mod geometry;
+pub mod lsd;
 pub mod pex;
 pub mod picker;
 mod rarity;
@@ -45,6 +48,7 @@ pub mod share;
 pub use bitfield::{Bitfield, BitfieldError};
 pub use choker::{ChokeDecision, Choker, ChokerConfig, ChokerPeer};
 pub use geometry::{Geometry, GeometryError, BLOCK_LEN};
+pub use lsd::{LsdReceived, LsdState};
 pub use pex::PexState;
 pub use picker::{BlockReceived, PickFor, PickerConfig, PickerError, PiecePicker};
 pub use rate::RateMeter;

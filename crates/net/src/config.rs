@@ -50,6 +50,9 @@ pub struct SessionConfig {
     /// that harnesses (swarm runner, parallel workers) keep the peers they were given;
     /// the CLI turns it on.
     pub pex: bool,
+    /// Local Service Discovery (BEP 14, `None`: off). Off by default for the same
+    /// reason as `pex`; the CLI turns it on.
+    pub lsd: Option<crate::lsd::LsdSettings>,
 }
 
 impl Default for SessionConfig {
@@ -74,6 +77,7 @@ impl Default for SessionConfig {
             handshake_timeout: Duration::from_secs(10),
             dht: None,
             pex: false,
+            lsd: None,
         }
     }
 }

@@ -117,7 +117,7 @@ impl Session {
     ) -> Result<FetchedMetadata, MagnetError> {
         let info_hash = magnet.info_hash;
         let (peers_tx, mut peers_rx) = mpsc::channel(16);
-        self.start_dht_lookups(info_hash.0, false, false, &peers_tx);
+        self.start_peer_discovery(info_hash.0, false, false, &peers_tx);
         let announcer = self.start_magnet_announcer(magnet, peers_tx);
         let (conn_tx, mut conn_rx) = mpsc::channel(256);
         let mut f = Fetch {

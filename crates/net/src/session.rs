@@ -33,6 +33,7 @@ pub struct Session {
     handles: Mutex<Vec<TorrentHandle>>,
     listener: tokio::task::JoinHandle<()>,
     pub(crate) dht: Option<bitswarm_dht::DhtHandle>,
+    lsd: Option<crate::lsd::LsdHandle>,
 }
 
 impl Session {
@@ -72,8 +73,13 @@ impl Session {
             Some(d) => crate::dht::start(d, config.listen.ip(), local_addr.port()).await,
             None => None,
         };
+        let lsd = config
+            .lsd
+            .as_ref()
+            .and_then(|s| crate::lsd::start(s, local_addr.port()));
         Ok(Session {
             dht,
+            lsd,
             limiters: Limiters {
                 download: RateLimiter::new(config.download_limit),
                 upload: RateLimiter::new(config.upload_limit),
@@ -105,8 +111,9 @@ impl Session {
     }
 
     /// Starts periodic DHT lookups of `info_hash` feeding `peers_tx` (until it closes),
-    /// announcing our port when `announce`; nothing without a DHT or for `private`.
-    pub(crate) fn start_dht_lookups(
+    /// announcing our port when `announce`, and Local Service Discovery of it; nothing
+    /// without a DHT and LSD, or for `private`.
+    pub(crate) fn start_peer_discovery(
         &self,
         info_hash: [u8; 20],
         announce: bool,
@@ -122,6 +129,9 @@ impl Session {
                 port,
                 peers_tx.clone(),
             );
+        }
+        if let (Some(lsd), false) = (&self.lsd, private) {
+            lsd.add(info_hash, peers_tx);
         }
     }
 
@@ -155,7 +165,7 @@ impl Session {
             ..AnnounceStatus::default()
         });
         let (peers_tx, peers_rx) = mpsc::channel(16);
-        self.start_dht_lookups(info_hash.0, true, meta.info().is_private(), &peers_tx);
+        self.start_peer_discovery(info_hash.0, true, meta.info().is_private(), &peers_tx);
         let tiers = TrackerTiers::new(meta.tracker_tiers(), &mut rand::thread_rng());
         let announcer = if add.no_trackers || tiers.is_empty() {
             None

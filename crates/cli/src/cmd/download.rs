@@ -106,6 +106,8 @@ pub struct DownloadArgs {
     pub handshake_timeout: u64,
     #[command(flatten)]
     pub dht: super::dht_args::DhtArgs,
+    #[command(flatten)]
+    pub lsd: super::lsd_args::LsdArgs,
     /// Do not exchange peers with peers (BEP 11 PEX; never done for private torrents).
     #[arg(long)]
     pub no_pex: bool,
@@ -136,10 +138,11 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
             && m.trackers.is_empty()
             && args.peers.is_empty()
             && args.dht.no_dht
+            && args.lsd.no_lsd
         {
             return Err(Failure {
                 code: 2,
-                message: "the magnet link names no peer (x.pe=) or tracker (tr=), no --peer was given and --no-dht is set: nowhere to find peers".into(),
+                message: "the magnet link names no peer (x.pe=) or tracker (tr=), no --peer was given, and --no-dht and --no-lsd are set: nowhere to find peers".into(),
             }
             .into());
         }
@@ -169,6 +172,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
                 .join(super::dht_args::CACHE_NAME),
         )),
         pex: !args.no_pex,
+        lsd: args.lsd.settings(),
         ..SessionConfig::default()
     };
     let add = |metainfo: Arc<Metainfo>, extra_peers: Vec<SocketAddr>| AddTorrent {

@@ -27,6 +27,8 @@ pub struct InfoArgs {
     pub timeout: u64,
     #[command(flatten)]
     pub dht: super::dht_args::DhtArgs,
+    #[command(flatten)]
+    pub lsd: super::lsd_args::LsdArgs,
 }
 
 /// Run `bitswarm info`.
@@ -66,6 +68,7 @@ fn fetch(magnet: &Magnet, args: &InfoArgs) -> anyhow::Result<Metainfo> {
     let config = bitswarm_net::SessionConfig {
         listen: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
         dht: args.dht.settings(super::dht_args::state_cache()),
+        lsd: args.lsd.settings(),
         ..bitswarm_net::SessionConfig::default()
     };
     let timeout = std::time::Duration::from_secs(args.timeout.max(1));

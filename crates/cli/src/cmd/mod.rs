@@ -5,6 +5,7 @@ pub mod dht_args;
 pub mod download;
 pub mod download_workers;
 pub mod info;
+pub mod lsd_args;
 pub mod seed;
 pub mod sim;
 pub mod swarm;

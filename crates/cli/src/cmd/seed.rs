@@ -50,6 +50,8 @@ pub struct SeedArgs {
     pub handshake_timeout: u64,
     #[command(flatten)]
     pub dht: super::dht_args::DhtArgs,
+    #[command(flatten)]
+    pub lsd: super::lsd_args::LsdArgs,
     /// Do not exchange peers with peers (BEP 11 PEX; never done for private torrents).
     #[arg(long)]
     pub no_pex: bool,
@@ -68,6 +70,7 @@ pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
         handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
         dht: args.dht.settings(super::dht_args::state_cache()),
         pex: !args.no_pex,
+        lsd: args.lsd.settings(),
         ..SessionConfig::default()
     };
     let add = AddTorrent {
