@@ -59,6 +59,7 @@ fn download_magnet_via_dht(what: &str, t: &TestTorrent, out: &Path, dht: &[Strin
     let magnet = format!("magnet:?xt=urn:btih:{}&dn={}", t.info_hash, t.name);
     let mut c = Command::new(BITSWARM);
     c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args(NO_LAN_DISCOVERY)
         .args(["--port", &free_port().to_string()])
         .args(["--metadata-timeout", "60"])
         .args(dht)

@@ -28,7 +28,14 @@ fn magnet_from_a_seed_found_by_local_service_discovery_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     let t = make_torrent(dir.path(), "lsd-cli", &multi_files(), 64 * 1024, vec![]);
     let group = free_port();
-    let mut seed = bitswarm_seed(&t, free_port(), &lsd_args(group));
+    // Not `bitswarm_seed`: the shared helpers turn LSD off.
+    let mut c = Command::new(BITSWARM);
+    c.args(["seed", t.torrent.to_str().expect("utf8")])
+        .arg(&t.data)
+        .args(["--port", &free_port().to_string()])
+        .args(lsd_args(group))
+        .env("RUST_LOG", "warn,bitswarm_net=info");
+    let mut seed = Proc::spawn("bitswarm seed (LSD)", &mut c);
     seed.wait_line("seeding", Duration::from_secs(30));
 
     let out = dir.path().join("out");

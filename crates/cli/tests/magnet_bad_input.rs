@@ -67,6 +67,7 @@ fn malformed_magnet_links_exit_2_with_one_line() {
     ] {
         let out = Command::new(BITSWARM)
             .args(["download", link, "--port", "0", "--no-dht"])
+            .args(NO_LAN_DISCOVERY)
             .output()
             .expect("run");
         let line = one_line_error(link, &out, 2);
@@ -239,6 +240,7 @@ fn lying_peers_alone_end_in_one_line_and_exit_1() {
         let magnet = format!("magnet:?xt=urn:btih:{}&x.pe={peer}", t.info_hash);
         let out = Command::new(BITSWARM)
             .args(["download", &magnet, "--port", "0", "--no-dht"])
+            .args(NO_LAN_DISCOVERY)
             .args(["--metadata-timeout", "4"])
             .args(["-o", dir.path().join("out").to_str().expect("utf8")])
             .output()
@@ -264,6 +266,7 @@ fn a_liar_next_to_an_honest_seed_is_refused_and_banned() {
     let out = dir.path().join("out");
     let mut c = Command::new(BITSWARM);
     c.args(["download", &magnet, "--port", "0", "--no-dht"])
+        .args(NO_LAN_DISCOVERY)
         .args(["--peer", &late_seed.to_string(), "--encryption", "disable"])
         .args(["-o", out.to_str().expect("utf8")]);
     let mut dl = Proc::spawn("bitswarm download (liar + seed)", &mut c);

@@ -20,6 +20,7 @@ fn magnet_download(t: &TestTorrent, peer_port: u16, out: &Path, saved: &Path) ->
     );
     let mut c = Command::new(BITSWARM);
     c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args(NO_LAN_DISCOVERY)
         .args(["--port", &free_port().to_string()])
         .args(["--save-torrent", saved.to_str().expect("utf8")])
         .args(["--metadata-timeout", "60"])
@@ -86,6 +87,7 @@ fn magnet_through_a_tracker_only() {
     let magnet = format!("magnet:?xt=urn:btih:{}&tr={http}", t.info_hash);
     let mut c = Command::new(BITSWARM);
     c.args(["download", &magnet, "-o", out.to_str().expect("utf8")])
+        .args(NO_LAN_DISCOVERY)
         .args([
             "--port",
             &free_port().to_string(),

@@ -355,6 +355,10 @@ pub fn tracker() -> (bitswarm_tracker::BlockingTracker, String, String) {
     (t, http, udp)
 }
 
+/// Tests pick their peers: Local Service Discovery would let tests running at once that
+/// share a torrent (the same generated content) meet, so the helpers turn it off.
+pub const NO_LAN_DISCOVERY: &[&str] = &["--no-lsd"];
+
 /// `bitswarm download` with test-friendly settings.
 pub fn bitswarm_download(t: &TestTorrent, out: &Path, port: u16, extra: &[String]) -> Proc {
     let mut c = Command::new(BITSWARM);
@@ -365,6 +369,7 @@ pub fn bitswarm_download(t: &TestTorrent, out: &Path, port: u16, extra: &[String
         out.to_str().expect("utf8"),
     ])
     .args(["--port", &port.to_string(), "--announce-interval", "2"])
+    .args(NO_LAN_DISCOVERY)
     .args(extra)
     .env("RUST_LOG", "warn,bitswarm_net=info");
     Proc::spawn(&format!("bitswarm download :{port}"), &mut c)
@@ -379,6 +384,7 @@ pub fn bitswarm_seed(t: &TestTorrent, port: u16, extra: &[String]) -> Proc {
         t.data.to_str().expect("utf8"),
     ])
     .args(["--port", &port.to_string(), "--announce-interval", "2"])
+    .args(NO_LAN_DISCOVERY)
     .args(extra)
     .env("RUST_LOG", "warn,bitswarm_net=info");
     Proc::spawn(&format!("bitswarm seed :{port}"), &mut c)
