@@ -445,6 +445,18 @@ fn sigint_and_sigterm_stop_it_with_exit_0() {
     }
 }
 
+/// A signal sent the moment the address line is read still stops it cleanly: every
+/// handler is in place before the line is printed (a lazily registered one once let such
+/// a signal kill the process under load).
+#[test]
+fn a_signal_right_after_the_address_line_still_exits_0() {
+    for round in 0..20 {
+        let signal = if round % 2 == 0 { "-INT" } else { "-TERM" };
+        let st = Tracker::start(&[]).stop_with(signal);
+        assert_eq!(st.code(), Some(0), "round {round}, {signal}: {st}");
+    }
+}
+
 fn run_with_config(dir: &Path, text: &str) -> (Option<i32>, String) {
     let path = dir.join("bad.toml");
     std::fs::write(&path, text).expect("write config");

@@ -313,11 +313,14 @@ pub(crate) async fn watch_until(
     // command ends as soon as the download does rather than at the next tick.
     let mut changes = handle.clone();
     let mut last_line = std::time::Instant::now();
-    let mut sigterm =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    // Streams made once, before the loop: a signal arriving while the loop body runs is
+    // kept for the next `select!` (a `ctrl_c()` future made per iteration missed those).
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt()).ok();
+    let mut sigterm = signal(SignalKind::terminate()).ok();
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Outcome::Interrupted,
+            _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => return Outcome::Interrupted,
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => return Outcome::Interrupted,
             _ = tick.tick() => {}
             _ = changes.stats_changed() => {}

@@ -80,6 +80,11 @@ pub fn run(args: TrackerArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
+    // Every handler is installed before the address line is printed: a signal sent as
+    // soon as the line is read must find it (a `ctrl_c()` future registers only when first
+    // polled, and under load that could come after the signal, which then killed us).
+    let mut sigint =
+        signal(SignalKind::interrupt()).context("cannot install the SIGINT handler")?;
     let mut sigterm =
         signal(SignalKind::terminate()).context("cannot install the SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("cannot install the SIGHUP handler")?;
@@ -94,7 +99,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = std::io::stdout().flush();
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
             _ = sighup.recv() => match server.reload_whitelist() {
                 Ok(()) => eprintln!("bitswarm tracker: whitelist reloaded"),
