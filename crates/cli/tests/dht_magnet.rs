@@ -156,6 +156,9 @@ fn no_dht_and_no_peer_source_is_refused() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--no-dht"), "{err}");
+    assert!(
+        err.contains("--no-dht") && err.contains("--no-lsd"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

@@ -2,8 +2,8 @@
 //! no tracker, no `x.pe`, no `--peer` and no DHT finds a `bitswarm seed` on this machine
 //! by LSD alone (both on the loopback interface and a group port of the test's own) and
 //! downloads; the seed was announcing before the leecher started, so this also shows
-//! that a newcomer's announce is answered. With `--no-lsd` as well, such a magnet is
-//! refused with exit 2.
+//! that a newcomer's announce is answered. (With `--no-dht` and `--no-lsd`, such a
+//! magnet is refused with exit 2: `dht_magnet.rs`.)
 
 #[path = "support/engine.rs"]
 mod engine;
@@ -52,17 +52,4 @@ fn magnet_from_a_seed_found_by_local_service_discovery_only() {
     assert_same_tree(&t.data, &out.join(&t.name));
     seed.interrupt();
     seed.wait_exit(Duration::from_secs(30));
-}
-
-#[test]
-fn a_magnet_with_no_peer_source_at_all_is_refused() {
-    let magnet = format!("magnet:?xt=urn:btih:{}", "cd".repeat(20));
-    let out = Command::new(BITSWARM)
-        .args(["download", &magnet, "--no-dht", "--no-lsd", "--port", "0"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--no-lsd"), "{err}");
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }

@@ -9,7 +9,7 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, LsdSettings, Session, SessionConfig, TorrentHandle};
+use bitswarm_net::{AddTorrent, LsdSettings, Session, SessionConfig};
 use bitswarm_wire::LsdAnnounce;
 use common::*;
 
@@ -47,26 +47,6 @@ fn sender() -> UdpSocket {
     s
 }
 
-async fn wait_complete(h: &TorrentHandle) {
-    let mut h = h.clone();
-    let done = tokio::time::timeout(TIMEOUT, async {
-        loop {
-            if h.stats().is_complete() {
-                return;
-            }
-            if h.changed().await.is_err() {
-                return;
-            }
-        }
-    })
-    .await;
-    assert!(
-        done.is_ok() && h.stats().is_complete(),
-        "not complete: {:?}",
-        h.stats()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_without_tracker_or_peers_find_each_other_by_lsd() {
     logs();
@@ -99,7 +79,7 @@ async fn sessions_without_tracker_or_peers_find_each_other_by_lsd() {
         .add_torrent(AddTorrent::download(meta.clone(), &out))
         .await
         .unwrap();
-    wait_complete(&h).await;
+    completed(&h, TIMEOUT).await;
     assert_same_tree(&data, &out.join("l.bin"));
     let peers = h.stats().peer_list;
     assert!(
@@ -135,7 +115,7 @@ async fn a_private_torrent_is_not_announced() {
     let dir = tempfile::tempdir().unwrap();
     let (public, public_data) =
         make_torrent(dir.path(), "pub.bin", &[("", 100_000)], 32 * 1024, vec![]);
-    let (private, private_data) = private_torrent(dir.path());
+    let (private, private_data) = private_torrent(dir.path(), "priv.bin", 100_000);
     let s = lsd_session(port).await;
     s.add_torrent(AddTorrent::seed(private.clone(), &private_data))
         .await
@@ -167,32 +147,4 @@ async fn a_private_torrent_is_not_announced() {
         "the private torrent was announced"
     );
     s.shutdown().await;
-}
-
-/// A one-file private torrent (BEP 27) written under `root`.
-fn private_torrent(
-    root: &std::path::Path,
-) -> (std::sync::Arc<bitswarm_proto::Metainfo>, std::path::PathBuf) {
-    let bytes = content(100_000, 42);
-    let path = root.join("priv.bin");
-    std::fs::write(&path, &bytes).unwrap();
-    let spec = bitswarm_proto::TorrentSpec {
-        name: "priv.bin".into(),
-        single_length: Some(bytes.len() as u64),
-        files: Vec::new(),
-        piece_length: 32 * 1024,
-        pieces: bytes
-            .chunks(32 * 1024)
-            .map(bitswarm_proto::sha1::digest)
-            .collect(),
-        private: true,
-        source: None,
-        trackers: Vec::new(),
-        web_seeds: Vec::new(),
-        comment: None,
-        created_by: None,
-        creation_date: None,
-    };
-    let meta = bitswarm_proto::Metainfo::from_bytes(&spec.to_bytes().unwrap()).unwrap();
-    (std::sync::Arc::new(meta), path)
 }

@@ -107,7 +107,7 @@ async fn a_leecher_that_knew_one_peer_finds_the_others_by_pex() {
 async fn private_torrents_do_no_pex() {
     logs();
     let dir = tempfile::tempdir().unwrap();
-    let (meta, data) = make_private(dir.path());
+    let (meta, data) = private_torrent(dir.path(), "priv.bin", 300_000);
     let hub = pex_session().await;
     let hub_h = add_seed(&hub, &meta, &data).await;
     let (other, _oh) = seed_dialling(&hub, &meta, &data).await;
@@ -148,29 +148,4 @@ async fn private_torrents_do_no_pex() {
     leech.shutdown().await;
     other.shutdown().await;
     hub.shutdown().await;
-}
-
-fn make_private(root: &Path) -> (Arc<Metainfo>, std::path::PathBuf) {
-    let (_, data) = make_torrent(root, "priv.bin", &[("", 300_000)], 32 * 1024, vec![]);
-    let bytes = std::fs::read(&data).unwrap();
-    let spec = bitswarm_proto::TorrentSpec {
-        name: "priv.bin".into(),
-        single_length: Some(bytes.len() as u64),
-        files: Vec::new(),
-        piece_length: 32 * 1024,
-        pieces: bytes
-            .chunks(32 * 1024)
-            .map(bitswarm_proto::sha1::digest)
-            .collect(),
-        private: true,
-        source: None,
-        trackers: Vec::new(),
-        web_seeds: Vec::new(),
-        comment: None,
-        created_by: None,
-        creation_date: None,
-    };
-    let meta = Metainfo::from_bytes(&spec.to_bytes().unwrap()).unwrap();
-    assert!(meta.info().is_private());
-    (Arc::new(meta), data)
 }

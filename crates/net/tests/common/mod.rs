@@ -82,6 +82,32 @@ pub fn make_torrent(
     (Arc::new(Metainfo::from_bytes(&bytes).unwrap()), data_path)
 }
 
+/// A one-file private torrent (BEP 27) of `len` bytes written under `root/name`.
+pub fn private_torrent(root: &Path, name: &str, len: usize) -> (Arc<Metainfo>, PathBuf) {
+    let (_, data) = make_torrent(root, name, &[("", len)], 32 * 1024, vec![]);
+    let bytes = std::fs::read(&data).unwrap();
+    let spec = TorrentSpec {
+        name: name.into(),
+        single_length: Some(bytes.len() as u64),
+        files: Vec::new(),
+        piece_length: 32 * 1024,
+        pieces: bytes
+            .chunks(32 * 1024)
+            .map(bitswarm_proto::sha1::digest)
+            .collect(),
+        private: true,
+        source: None,
+        trackers: Vec::new(),
+        web_seeds: Vec::new(),
+        comment: None,
+        created_by: None,
+        creation_date: None,
+    };
+    let meta = Metainfo::from_bytes(&spec.to_bytes().unwrap()).unwrap();
+    assert!(meta.info().is_private());
+    (Arc::new(meta), data)
+}
+
 /// Session settings for loopback tests.
 pub fn config() -> SessionConfig {
     SessionConfig {
