@@ -516,3 +516,48 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn hash_failure_blames_every_peer_that_sent_a_block_of_the_piece() {
+    let mut pp = picker(1, 4);
+    let all = Bitfield::full(1);
+    pp.peer_bitfield(&all);
+    pp.peer_bitfield(&all);
+    pp.peer_bitfield(&all);
+    let first = pp.pick(&unchoked(1, &all), 2, &mut rng());
+    let second = pp.pick(&unchoked(2, &all), 2, &mut rng());
+    assert_eq!((first.len(), second.len()), (2, 2));
+    // Endgame: peer 3 is asked for a block peer 1 or 2 still owes.
+    let third = pp.pick(&unchoked(3, &all), 1, &mut rng());
+    assert_eq!(third.len(), 1);
+    assert!(first.contains(&third[0]) || second.contains(&third[0]));
+    // Peer 3 delivers the shared block first: the other copy is a duplicate (not used,
+    // so not counted), the owner's other block is.
+    assert!(matches!(
+        pp.block_received(PeerKey(3), &third[0]),
+        Ok(BlockReceived::New { .. })
+    ));
+    for (peer, blocks) in [(1, &first), (2, &second)] {
+        for b in blocks {
+            let got = pp.block_received(PeerKey(peer), b).unwrap();
+            if *b == third[0] {
+                assert_eq!(got, BlockReceived::Duplicate);
+            } else {
+                assert!(matches!(got, BlockReceived::New { .. }));
+            }
+        }
+    }
+    let mut blamed = pp.piece_verified(0, false);
+    blamed.sort();
+    assert_eq!(blamed, vec![PeerKey(1), PeerKey(2), PeerKey(3)]);
+    assert!(!pp.have().get(0));
+
+    // Downloaded again from peer 1 alone: only peer 1 contributed this time.
+    let again = pp.pick(&unchoked(1, &all), 4, &mut rng());
+    assert_eq!(again.len(), 4);
+    for b in &again {
+        pp.block_received(PeerKey(1), b).unwrap();
+    }
+    assert_eq!(pp.piece_verified(0, true), vec![PeerKey(1)]);
+    assert!(pp.have().get(0));
+}

@@ -96,14 +96,6 @@ impl TorrentHandle {
         self.stats.borrow().clone()
     }
 
-    /// Waits until the next statistics snapshot is published (at once if one came since
-    /// the last call on this handle); never returns once the torrent task is gone.
-    pub async fn stats_changed(&mut self) {
-        if self.stats.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-
     /// Waits until every selected piece is verified. Fails if the torrent stopped or
     /// failed first.
     pub async fn wait_complete(&self) -> Result<TorrentStats, NetError> {

@@ -312,6 +312,7 @@ pub(crate) async fn watch_until(
     // Woken by every snapshot the torrent publishes (also the one at completion), so the
     // command ends as soon as the download does rather than at the next tick.
     let mut changes = handle.clone();
+    let mut open = true;
     let mut last_line = std::time::Instant::now();
     // Streams made once, before the loop: a signal arriving while the loop body runs is
     // kept for the next `select!` (a `ctrl_c()` future made per iteration missed those).
@@ -323,7 +324,7 @@ pub(crate) async fn watch_until(
             _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => return Outcome::Interrupted,
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => return Outcome::Interrupted,
             _ = tick.tick() => {}
-            _ = changes.stats_changed() => {}
+            res = changes.changed(), if open => open = res.is_ok(),
         }
         let s = handle.stats();
         update_bar(bar, &s);
