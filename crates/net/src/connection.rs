@@ -32,8 +32,10 @@ use crate::rate_limit::RateLimiter;
 
 /// Bytes read from a socket per read call (at most).
 const READ_CHUNK: usize = 64 * 1024;
-/// Reads smaller than this are copied out of the read buffer.
-const SMALL_READ: usize = 16 * 1024;
+/// Reads smaller than this are copied out of the read buffer. Larger ones are handed
+/// over with the buffer, whose memory the blocks in it keep until their piece is hashed
+/// and written: at most twice the bytes read.
+const SMALL_READ: usize = READ_CHUNK / 2;
 /// Upload bytes queued (or being read from disk) per peer before we stop serving it.
 pub const UPLOAD_BACKLOG_LIMIT: usize = 2 * 1024 * 1024;
 /// How long a dial may take.

@@ -18,7 +18,7 @@ use bitswarm_engine::{
     Choker, ChokerConfig, Geometry, PeerKey, PeerScore, PickerConfig, PiecePicker, RateMeter,
 };
 use bitswarm_proto::{InfoHash, Metainfo};
-use bitswarm_storage::{HashPool, PieceOutcome, Storage};
+use bitswarm_storage::{HashPool, PieceData, PieceOutcome, Storage};
 use bitswarm_wire::BlockInfo;
 use bytes::Bytes;
 use rand::rngs::StdRng;
@@ -57,8 +57,8 @@ pub enum TorrentCommand {
 /// Results of work done off the driver task.
 #[derive(Debug)]
 pub enum Internal {
-    /// A piece was hashed (and written if good); its buffer comes back for reuse.
-    Hashed(PieceOutcome, Vec<u8>),
+    /// A piece was hashed (and written if good).
+    Hashed(PieceOutcome),
     /// Blocks read from disk for a peer's requests.
     DiskRead {
         /// The peer.
@@ -142,12 +142,11 @@ pub(crate) struct Torrent {
     pub closed_keys: HashMap<PeerKey, SocketAddr>,
     pub closed_order: VecDeque<PeerKey>,
     pub candidates: HashMap<SocketAddr, Candidate>,
-    /// Piece assembly buffers.
-    pub buffers: HashMap<u32, Vec<u8>>,
-    /// Hashed pieces' buffers, for the next pieces (bounded, see `torrent_piece.rs`).
-    pub spare_buffers: Vec<Vec<u8>>,
+    /// Pieces being assembled: their blocks as received, by index (see
+    /// `torrent_piece.rs`).
+    pub buffers: HashMap<u32, Vec<Option<Bytes>>>,
     /// Pieces waiting for room in the hash pool's queue.
-    pub hash_backlog: VecDeque<(u32, Vec<u8>)>,
+    pub hash_backlog: VecDeque<(u32, PieceData)>,
     /// Pieces in the hash pool.
     pub hashing: usize,
     /// Contributors of pieces that failed their hash, to forgive later (see
@@ -319,7 +318,6 @@ impl Torrent {
             closed_order: VecDeque::new(),
             candidates: HashMap::new(),
             buffers: HashMap::new(),
-            spare_buffers: Vec::new(),
             hash_backlog: VecDeque::new(),
             hashing: 0,
             failed_by: HashMap::new(),
@@ -445,7 +443,7 @@ impl Torrent {
 
     fn on_internal(&mut self, ev: Internal) {
         match ev {
-            Internal::Hashed(outcome, buf) => self.on_hashed(outcome, buf),
+            Internal::Hashed(outcome) => self.on_hashed(outcome),
             Internal::DiskRead {
                 key,
                 blocks,
@@ -490,7 +488,7 @@ impl Torrent {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while self.hashing > 0 || self.resume_saving {
             match tokio::time::timeout_at(deadline, internal_rx.recv()).await {
-                Ok(Some(Internal::Hashed(o, buf))) => self.on_hashed(o, buf),
+                Ok(Some(Internal::Hashed(o))) => self.on_hashed(o),
                 Ok(Some(ev @ Internal::ResumeSaved(_))) => self.on_internal(ev),
                 Ok(Some(_)) => {}
                 _ => break,

@@ -5,8 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use bitswarm_engine::BLOCK_LEN;
 use bitswarm_engine::{BlockReceived, Fault, PeerKey};
-use bitswarm_storage::PieceOutcome;
+use bitswarm_storage::{PieceData, PieceOutcome};
 use bitswarm_wire::BlockInfo;
 use bytes::Bytes;
 use tracing::{info, warn};
@@ -17,9 +18,6 @@ use crate::torrent::{Internal, Torrent};
 
 /// Most blocks read from disk in one blocking job.
 const READ_BATCH: usize = 64;
-/// Piece buffers kept for reuse once hashed: enough for the pieces in the hash pool's
-/// queue, so a steady download allocates (and page-faults in) no new piece memory.
-const MAX_SPARE_BUFFERS: usize = 16;
 
 impl Torrent {
     pub(crate) fn on_block(&mut self, key: PeerKey, block: BlockInfo, data: Bytes, now: Instant) {
@@ -44,19 +42,16 @@ impl Torrent {
                 cancel,
                 piece_complete,
             }) => {
-                let piece_len = self.geometry.piece_len(block.piece) as usize;
-                let spare = &mut self.spare_buffers;
-                let buf = self.buffers.entry(block.piece).or_insert_with(|| {
-                    // A buffer back from the hash pool: its old bytes are all overwritten
-                    // by this piece's blocks before it is hashed (and the hash would catch
-                    // it if not).
-                    let mut b = spare.pop().unwrap_or_default();
-                    b.resize(piece_len, 0);
-                    b
-                });
-                let start = block.offset as usize;
-                if let Some(dst) = buf.get_mut(start..start + data.len()) {
-                    dst.copy_from_slice(&data);
+                // The block is kept as received (it shares the socket read's buffer):
+                // no copy into a piece buffer; the hash pool hashes and writes the
+                // blocks in order.
+                let blocks = self.geometry.blocks_in_piece(block.piece) as usize;
+                let slots = self
+                    .buffers
+                    .entry(block.piece)
+                    .or_insert_with(|| vec![None; blocks]);
+                if let Some(slot) = slots.get_mut((block.offset / BLOCK_LEN) as usize) {
+                    *slot = Some(data);
                 }
                 for other in cancel {
                     if let Some(p) = self.peers.get_mut(&other) {
@@ -65,8 +60,11 @@ impl Torrent {
                     }
                 }
                 if piece_complete {
-                    if let Some(buf) = self.buffers.remove(&block.piece) {
-                        self.submit_hash(block.piece, buf);
+                    if let Some(slots) = self.buffers.remove(&block.piece) {
+                        // Every block arrived (the picker says so); a missing one would
+                        // make the piece short, and its hash fail.
+                        let blocks = slots.into_iter().flatten().collect();
+                        self.submit_hash(block.piece, PieceData::Blocks(blocks));
                     }
                 }
             }
@@ -75,7 +73,7 @@ impl Torrent {
     }
 
     /// Hands a complete piece to the hash pool, behind any pieces already waiting.
-    fn submit_hash(&mut self, piece: u32, data: Vec<u8>) {
+    fn submit_hash(&mut self, piece: u32, data: PieceData) {
         self.hash_backlog.push_back((piece, data));
         self.drain_hash_backlog();
     }
@@ -97,13 +95,15 @@ impl Torrent {
                 continue;
             };
             let tx = self.internal_tx.clone();
-            let res = self.setup.hash_pool.try_verify_and_write_reusing(
+            let res = self.setup.hash_pool.try_verify_and_write_data(
                 self.setup.storage.clone(),
                 piece,
                 data,
                 expected,
-                move |outcome, buf| {
-                    let _ = tx.send(Internal::Hashed(outcome, buf));
+                move |outcome, data| {
+                    // The blocks' memory (the receive buffers) is freed here, on the pool.
+                    drop(data);
+                    let _ = tx.send(Internal::Hashed(outcome));
                 },
             );
             match res {
@@ -116,11 +116,8 @@ impl Torrent {
         }
     }
 
-    pub(crate) fn on_hashed(&mut self, outcome: PieceOutcome, buf: Vec<u8>) {
+    pub(crate) fn on_hashed(&mut self, outcome: PieceOutcome) {
         self.hashing = self.hashing.saturating_sub(1);
-        if self.spare_buffers.len() < MAX_SPARE_BUFFERS && !self.picker.is_complete() {
-            self.spare_buffers.push(buf);
-        }
         self.drain_hash_backlog();
         let now = Instant::now();
         match outcome {
@@ -192,7 +189,6 @@ impl Torrent {
 
     fn on_complete(&mut self, now: Instant) {
         self.completed_at = Some(now);
-        self.spare_buffers = Vec::new();
         let secs = now.duration_since(self.started).as_secs_f64();
         info!(torrent = %self.setup.metainfo.info().name(), secs, "download complete");
         self.state = if self.setup.seed_after {

@@ -9,6 +9,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::error::StorageError;
@@ -47,13 +48,46 @@ impl PieceOutcome {
     }
 }
 
-/// Called with the outcome and the piece's buffer (to reuse or drop).
-type Done = Box<dyn FnOnce(PieceOutcome, Vec<u8>) + Send + 'static>;
+/// A piece's bytes, as handed to the pool.
+#[derive(Debug)]
+pub enum PieceData {
+    /// One buffer holding the whole piece.
+    Buffer(Vec<u8>),
+    /// The piece's blocks in order, as they arrived (sharing the receive buffers, never
+    /// copied into one buffer): hashed one after the other, written with one vectored
+    /// write per file.
+    Blocks(Vec<Bytes>),
+}
+
+impl PieceData {
+    fn digest(&self) -> [u8; 20] {
+        match self {
+            PieceData::Buffer(v) => bitswarm_proto::sha1::digest(v),
+            PieceData::Blocks(blocks) => {
+                let mut h = bitswarm_proto::sha1::Sha1::new();
+                for b in blocks {
+                    h.update(b);
+                }
+                h.finish()
+            }
+        }
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        match self {
+            PieceData::Buffer(v) => v,
+            PieceData::Blocks(blocks) => blocks.concat(),
+        }
+    }
+}
+
+/// Called with the outcome and the piece's data (to reuse or drop).
+type Done = Box<dyn FnOnce(PieceOutcome, PieceData) + Send + 'static>;
 
 struct Job {
     storage: Arc<Storage>,
     piece: u32,
-    data: Vec<u8>,
+    data: PieceData,
     expected: [u8; 20],
     done: Done,
 }
@@ -67,10 +101,14 @@ impl Job {
             expected,
             done,
         } = self;
-        let outcome = if bitswarm_proto::sha1::digest(&data) != expected {
+        let outcome = if data.digest() != expected {
             PieceOutcome::HashMismatch { piece }
         } else {
-            match storage.write_piece(piece, &data) {
+            let written = match &data {
+                PieceData::Buffer(v) => storage.write_piece(piece, v),
+                PieceData::Blocks(blocks) => storage.write_piece_blocks(piece, blocks),
+            };
+            match written {
                 Ok(()) => PieceOutcome::Verified { piece },
                 Err(error) => PieceOutcome::WriteFailed { piece, error },
             }
@@ -81,11 +119,11 @@ impl Job {
 
 /// The queue was full; the piece is handed back.
 #[derive(Debug)]
-pub struct QueueFull {
+pub struct QueueFull<D = Vec<u8>> {
     /// The piece.
     pub piece: u32,
     /// Its data, untouched.
-    pub data: Vec<u8>,
+    pub data: D,
 }
 
 /// A fixed pool of hashing threads with a bounded queue (never the async threads).
@@ -140,7 +178,7 @@ impl HashPool {
         let job = Job {
             storage,
             piece,
-            data,
+            data: PieceData::Buffer(data),
             expected,
             done: dropping_buffer(done),
         };
@@ -165,23 +203,27 @@ impl HashPool {
         self.try_submit(Job {
             storage,
             piece,
-            data,
+            data: PieceData::Buffer(data),
             expected,
             done: dropping_buffer(done),
         })
+        .map_err(|full| QueueFull {
+            piece: full.piece,
+            data: full.data.into_vec(),
+        })
     }
 
-    /// Like [`HashPool::try_verify_and_write`], but `done` also gets the piece's buffer
-    /// back (whatever the outcome), so the caller can assemble the next piece in it
-    /// instead of allocating (and page-faulting) a fresh one.
-    pub fn try_verify_and_write_reusing(
+    /// Like [`HashPool::try_verify_and_write`] for a piece given as a buffer or as its
+    /// blocks; `done` also gets the data back (whatever the outcome), to reuse a buffer
+    /// or just drop it.
+    pub fn try_verify_and_write_data(
         &self,
         storage: Arc<Storage>,
         piece: u32,
-        data: Vec<u8>,
+        data: PieceData,
         expected: [u8; 20],
-        done: impl FnOnce(PieceOutcome, Vec<u8>) + Send + 'static,
-    ) -> Result<(), QueueFull> {
+        done: impl FnOnce(PieceOutcome, PieceData) + Send + 'static,
+    ) -> Result<(), QueueFull<PieceData>> {
         self.try_submit(Job {
             storage,
             piece,
@@ -191,7 +233,7 @@ impl HashPool {
         })
     }
 
-    fn try_submit(&self, job: Job) -> Result<(), QueueFull> {
+    fn try_submit(&self, job: Job) -> Result<(), QueueFull<PieceData>> {
         let Some(tx) = &self.sender else {
             return Err(QueueFull {
                 piece: job.piece,

@@ -166,3 +166,51 @@ fn pool_and_outcome_cross_threads() {
     assert_send_sync::<HashPool>();
     assert_send_sync::<PieceOutcome>();
 }
+
+#[test]
+fn pieces_given_as_blocks_are_hashed_and_written_alike() {
+    use crate::PieceData;
+    use bytes::Bytes;
+    let dir = tempfile::tempdir().unwrap();
+    let t = mixed();
+    let s = Arc::new(Storage::open(&t.info, dir.path()).unwrap());
+    let pool = HashPool::new(2, 4);
+    let (tx, rx) = unbounded();
+    let hashes = t.info.pieces();
+    let blocks =
+        |p: u32| -> Vec<Bytes> { t.piece(p).chunks(5).map(Bytes::copy_from_slice).collect() };
+    let mut bad = blocks(1);
+    let mut b0 = bad[0].to_vec();
+    b0[0] ^= 1;
+    bad[0] = Bytes::from(b0);
+    for (p, data) in [(0, blocks(0)), (1, bad), (2, blocks(2))] {
+        let tx = tx.clone();
+        pool.try_verify_and_write_data(
+            s.clone(),
+            p,
+            PieceData::Blocks(data),
+            hashes[p as usize],
+            move |o, d| {
+                let _ = tx.send((o, matches!(d, PieceData::Blocks(_))));
+            },
+        )
+        .unwrap();
+    }
+    let mut outcomes: Vec<(PieceOutcome, bool)> = rx.iter().take(3).collect();
+    outcomes.sort_by_key(|(o, _)| o.piece());
+    assert!(
+        outcomes.iter().all(|(_, back)| *back),
+        "the blocks come back"
+    );
+    assert!(matches!(outcomes[0].0, PieceOutcome::Verified { piece: 0 }));
+    assert!(matches!(
+        outcomes[1].0,
+        PieceOutcome::HashMismatch { piece: 1 }
+    ));
+    assert!(matches!(outcomes[2].0, PieceOutcome::Verified { piece: 2 }));
+    assert!(s.check_piece(0).unwrap() && s.check_piece(2).unwrap());
+    assert!(
+        !s.check_piece(1).unwrap(),
+        "nothing of the bad piece was written"
+    );
+}

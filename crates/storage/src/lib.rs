@@ -14,6 +14,7 @@
 //! - `file_cache`: open file handles, least recently used closed beyond a limit.
 //! - `paths`: paths under the download folder, refusing symlinks that lead outside it.
 //! - `uninit_read`: positioned reads into a buffer's spare capacity (uploads, no memset).
+//! - `vectored_write`: positioned vectored writes (a piece written from its blocks).
 //! - `writeback`: starting write-back of each written piece (a short final `fsync`).
 //! - [`hash_pool`]: [`HashPool`], verify-then-write on worker threads with a bounded queue.
 //! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
@@ -61,12 +62,13 @@ mod paths;
 pub mod resume;
 pub mod storage;
 mod uninit_read;
+mod vectored_write;
 mod writeback;
 
 pub use check::initial_check;
 pub use error::StorageError;
 pub use file_cache::DEFAULT_OPEN_FILE_LIMIT;
-pub use hash_pool::{HashPool, PieceOutcome, QueueFull};
+pub use hash_pool::{HashPool, PieceData, PieceOutcome, QueueFull};
 pub use resume::{FileStamp, ResumeData};
 pub use storage::Storage;
 

@@ -212,6 +212,57 @@ impl Storage {
         Ok(())
     }
 
+    /// Write a whole piece given as its blocks in order (their lengths adding up to the
+    /// piece's), with one positioned vectored write per file: the blocks are never
+    /// copied into one buffer.
+    pub fn write_piece_blocks<B: AsRef<[u8]>>(
+        &self,
+        piece: u32,
+        blocks: &[B],
+    ) -> Result<(), StorageError> {
+        if self.is_read_only() {
+            return Err(StorageError::ReadOnly { piece });
+        }
+        let size = self.piece_size(piece)?;
+        let total: usize = blocks.iter().map(|b| b.as_ref().len()).sum();
+        if total != size as usize {
+            return Err(StorageError::PieceLength {
+                piece,
+                expected: size,
+                got: total,
+            });
+        }
+        // (block index, offset in it) of the next byte to write.
+        let (mut i, mut at) = (0usize, 0usize);
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(blocks.len() + 1);
+        for slice in self.layout.piece_slices(piece) {
+            let len = slice.length as usize;
+            parts.clear();
+            let mut need = len;
+            while need > 0 {
+                let Some(b) = blocks.get(i).map(AsRef::as_ref) else {
+                    break;
+                };
+                let take = (b.len() - at).min(need);
+                parts.push(&b[at..at + take]);
+                need -= take;
+                at += take;
+                if at == b.len() {
+                    i += 1;
+                    at = 0;
+                }
+            }
+            if self.files[slice.file_index].padding {
+                continue;
+            }
+            let file = self.cache.get(slice.file_index, true)?;
+            crate::vectored_write::write_all_vectored_at(&file, &mut parts, slice.offset)
+                .map_err(|e| StorageError::io("write", self.path_of(slice.file_index), e))?;
+            crate::writeback::start_writeback(&file, slice.offset, len);
+        }
+        Ok(())
+    }
+
     /// Read `buf.len()` bytes of `piece` starting at `offset` (for uploading a block).
     /// A file shorter than the torrent says is an [`StorageError::Io`] with kind
     /// `UnexpectedEof` (see [`StorageError::is_missing_data`]).

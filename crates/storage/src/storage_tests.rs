@@ -284,3 +284,49 @@ fn read_vec_of_a_truncated_file_is_missing_data() {
     assert!(e.is_missing_data(), "{e}");
     assert_eq!(s.read_vec(0, 0, 32).unwrap(), &t.data[..32]);
 }
+
+#[test]
+fn pieces_written_from_blocks_span_files_like_whole_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = mixed();
+    let s = Storage::open(&t.info, dir.path()).unwrap();
+    for p in 0..s.piece_count() {
+        let piece = t.piece(p);
+        // Uneven blocks, one of them empty, cutting across the file boundaries.
+        let cut = piece.len().min(5);
+        let blocks: Vec<&[u8]> = vec![&piece[..cut], &[], &piece[cut..]];
+        s.write_piece_blocks(p, &blocks).unwrap();
+        assert!(s.check_piece(p).unwrap(), "piece {p}");
+    }
+    let base = dir.path().join("t");
+    for (i, name) in ["a", "empty", "sub/b", "one", "c"].iter().enumerate() {
+        assert_eq!(fs::read(base.join(name)).unwrap(), t.file_data(i), "{name}");
+    }
+    assert!(matches!(
+        s.write_piece_blocks(0, &[&t.piece(0)[..15]]),
+        Err(StorageError::PieceLength {
+            expected: 16,
+            got: 15,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn padding_is_skipped_when_writing_from_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = folder(
+        "p",
+        &[("a", 10, false), (".pad/6", 6, true), ("b", 20, false)],
+        16,
+    );
+    let s = Storage::open(&t.info, dir.path()).unwrap();
+    for p in 0..s.piece_count() {
+        let piece = t.piece(p);
+        let blocks: Vec<&[u8]> = piece.chunks(3).collect();
+        s.write_piece_blocks(p, &blocks).unwrap();
+    }
+    assert!(!dir.path().join("p/.pad").exists());
+    assert_eq!(fs::read(dir.path().join("p/a")).unwrap(), t.file_data(0));
+    assert_eq!(fs::read(dir.path().join("p/b")).unwrap(), t.file_data(2));
+}
