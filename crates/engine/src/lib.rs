@@ -28,12 +28,13 @@
 //!   group asks outside peers for.
 //! - [`session`] — [`PeerSession`], the per-peer protocol state machine (inputs
 //!   `handle_*`, outputs `poll_*`); its config, events and close reasons in
-//!   [`session_types`].
+//!   [`session_types`]; the peer's pending requests in the private `incoming` module.
 #![warn(missing_docs)]
 
 pub mod bitfield;
 pub mod choker;
 pub mod geometry;
+mod incoming;
 pub mod lsd;
 pub mod pex;
 pub mod picker;

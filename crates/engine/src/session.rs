@@ -7,6 +7,7 @@ use bitswarm_wire::{BlockInfo, Handshake, Limits, Message, MessageDecoder, HANDS
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::bitfield::Bitfield;
+use crate::incoming::IncomingRequests;
 use crate::rate::RateMeter;
 use crate::request_queue::RequestQueue;
 use crate::session_types::{CloseReason, Role, SessionConfig, SessionEvent};
@@ -60,7 +61,7 @@ pub struct PeerSession {
     peer_interested: bool,
     peer_pieces: Bitfield,
     requests: RequestQueue,
-    incoming: VecDeque<BlockInfo>,
+    incoming: IncomingRequests,
     granted_fast: Vec<u32>,
     last_sent: Instant,
     last_received: Instant,
@@ -87,7 +88,7 @@ impl PeerSession {
             peer_interested: false,
             peer_pieces: Bitfield::new(piece_count),
             requests: RequestQueue::new(config.request_queue),
-            incoming: VecDeque::new(),
+            incoming: IncomingRequests::default(),
             granted_fast: Vec::new(),
             last_sent: now,
             last_received: now,
@@ -339,10 +340,9 @@ impl PeerSession {
             return self.queue(&Message::Unchoke, now);
         }
         self.queue(&Message::Choke, now);
-        let pending: Vec<BlockInfo> = self.incoming.drain(..).collect();
-        for b in pending {
+        for b in self.incoming.take_all() {
             if self.granted_fast.contains(&b.piece) {
-                self.incoming.push_back(b);
+                self.incoming.push(b);
             } else if self.fast {
                 self.queue(&Message::RejectRequest(b), now);
             }
@@ -370,10 +370,9 @@ impl PeerSession {
     /// Sends a block the peer requested. Returns false (and sends nothing) if the
     /// request is no longer pending (cancelled, or choked meanwhile).
     pub fn send_block(&mut self, block: BlockInfo, data: Bytes, now: Instant) -> bool {
-        let Some(i) = self.incoming.iter().position(|b| *b == block) else {
+        if !self.incoming.remove(&block) {
             return false;
-        };
-        self.incoming.remove(i);
+        }
         self.upload.record(data.len() as u64, now);
         if self.phase == Phase::Closed {
             return true;
@@ -393,11 +392,8 @@ impl PeerSession {
 
     /// Refuses a pending request of the peer (reject under the fast extension).
     pub fn reject(&mut self, block: BlockInfo, now: Instant) {
-        if let Some(i) = self.incoming.iter().position(|b| *b == block) {
-            self.incoming.remove(i);
-            if self.fast {
-                self.queue(&Message::RejectRequest(block), now);
-            }
+        if self.incoming.remove(&block) && self.fast {
+            self.queue(&Message::RejectRequest(block), now);
         }
     }
 

@@ -112,8 +112,7 @@ impl PeerSession {
             }
             Message::Request(b) => self.on_request(b, now),
             Message::Cancel(b) => {
-                if let Some(i) = self.incoming.iter().position(|x| *x == b) {
-                    self.incoming.remove(i);
+                if self.incoming.remove(&b) {
                     if self.fast {
                         self.queue(&Message::RejectRequest(b), now);
                     }
@@ -190,8 +189,7 @@ impl PeerSession {
             }
             return;
         }
-        if !self.incoming.contains(&b) {
-            self.incoming.push_back(b);
+        if self.incoming.push(b) {
             self.events.push_back(SessionEvent::Request(b));
         }
     }

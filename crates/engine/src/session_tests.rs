@@ -151,7 +151,7 @@ fn unrequested_piece_closes_under_fast() {
     let t0 = Instant::now();
     let (mut a, mut b) = connected_pair(t0);
     events(&mut a);
-    b.incoming.push_back(block(1)); // pretend a asked
+    b.incoming.push(block(1)); // pretend a asked
     b.send_block(block(1), Bytes::from(vec![0; BLOCK_LEN as usize]), t0);
     pump(&mut b, &mut a, t0);
     assert_eq!(
@@ -377,4 +377,34 @@ fn chunks_through_the_handshake() {
         assert!(matches!(ev[1], SessionEvent::PeerPieces(_)), "cut {cut}");
         assert_eq!(ev[2], SessionEvent::Have(3), "cut {cut}");
     }
+}
+
+#[test]
+fn a_repeated_request_is_served_once_and_may_come_again_once_served() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    events(&mut b);
+    let data = Bytes::from(vec![1; BLOCK_LEN as usize]);
+    for p in [3, 4, 3, 3] {
+        b.handle_bytes(&Message::Request(block(p)).to_bytes(), t0);
+    }
+    assert_eq!(
+        events(&mut b),
+        vec![
+            SessionEvent::Request(block(3)),
+            SessionEvent::Request(block(4))
+        ],
+        "the duplicates are dropped"
+    );
+    assert!(
+        b.send_block(block(4), data.clone(), t0),
+        "served out of order"
+    );
+    assert!(b.send_block(block(3), data.clone(), t0));
+    assert!(!b.send_block(block(3), data.clone(), t0), "answered once");
+    b.handle_bytes(&Message::Request(block(3)).to_bytes(), t0);
+    assert_eq!(events(&mut b), vec![SessionEvent::Request(block(3))]);
+    assert!(b.send_block(block(3), data, t0));
 }
