@@ -416,6 +416,14 @@ impl PeerSession {
         self.queue(&Message::Port(port), now);
     }
 
+    /// Suggests a piece to the peer (BEP 6 `suggest piece`); ignored without the fast
+    /// extension.
+    pub fn send_suggest(&mut self, piece: u32, now: Instant) {
+        if self.fast && piece < self.config.piece_count {
+            self.queue(&Message::SuggestPiece(piece), now);
+        }
+    }
+
     /// Sends an extended message with the peer's id for that extension.
     pub fn send_extended(&mut self, id: u8, payload: Bytes, now: Instant) {
         if self.extended {

@@ -181,6 +181,23 @@ fn choked_peer_requests_are_rejected_except_allowed_fast() {
 }
 
 #[test]
+fn suggestions_reach_the_peer_and_out_of_range_ones_are_not_sent() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    events(&mut a);
+    events(&mut b);
+    b.send_suggest(3, t0);
+    b.send_suggest(u32::MAX, t0);
+    b.send_suggest(6, t0);
+    pump(&mut b, &mut a, t0);
+    assert_eq!(
+        events(&mut a),
+        vec![SessionEvent::Suggest(3), SessionEvent::Suggest(6)]
+    );
+    assert!(!a.is_closed());
+}
+
+#[test]
 fn cancel_is_answered_with_reject_under_fast() {
     let t0 = Instant::now();
     let (mut a, mut b) = connected_pair(t0);

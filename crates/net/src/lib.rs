@@ -46,6 +46,7 @@ pub mod metadata_fetch;
 mod metadata_serve;
 mod peer;
 pub mod rate_limit;
+mod seed_offer;
 pub mod session;
 pub mod stats;
 mod torrent;

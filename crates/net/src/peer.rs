@@ -30,6 +30,9 @@ pub struct Peer {
     pub allowed_fast: Vec<u32>,
     /// Pieces the peer suggested (bounded).
     pub suggested: Vec<u32>,
+    /// Pieces we offered the peer while seeding and it has not asked for yet
+    /// (`seed_offer.rs`).
+    pub offers: Vec<u32>,
     /// Client name from the extension handshake.
     pub client: Option<String>,
     /// When the handshake completed.
@@ -67,6 +70,7 @@ impl Peer {
             counted: false,
             allowed_fast: Vec::new(),
             suggested: Vec::new(),
+            offers: Vec::new(),
             client: None,
             connected_at: now,
             down: RateMeter::new(now),

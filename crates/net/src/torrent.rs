@@ -181,6 +181,8 @@ pub(crate) struct Torrent {
     pub pex: crate::torrent_pex::PexPeers,
     /// Peers whose DHT port was passed to the DHT (`torrent_dht.rs`).
     pub dht_ports: crate::torrent_dht::DhtPorts,
+    /// Pieces offered to peers while seeding (`seed_offer.rs`).
+    pub offers: crate::seed_offer::SeedOffers,
 }
 
 /// Channels the driver task runs on.
@@ -344,6 +346,7 @@ impl Torrent {
             raw_info: Bytes::copy_from_slice(setup.metainfo.raw_info()),
             pex: Default::default(),
             dht_ports: Default::default(),
+            offers: crate::seed_offer::SeedOffers::new(piece_count),
             setup,
         })
     }
@@ -384,6 +387,7 @@ impl Torrent {
     /// Forgets a peer: gives back its requests and availability, drops its socket task
     /// (which writes what was queued, then closes).
     pub fn remove_peer(&mut self, key: PeerKey, why: Option<String>) {
+        self.withdraw_offers(key);
         let Some(mut p) = self.peers.remove(&key) else {
             return;
         };

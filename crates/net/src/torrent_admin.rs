@@ -125,6 +125,7 @@ impl Torrent {
             self.peer_timeout(*k, now);
             // Catch up on requests (e.g. after the rate estimate grew) and uploads.
             self.fill_requests(*k, now);
+            self.offer_pieces(*k, now);
             self.serve_uploads(*k);
             self.touch(*k);
         }
@@ -202,6 +203,7 @@ impl Torrent {
             if let Some(p) = self.peers.get_mut(&k) {
                 p.session.set_choking(false, now);
             }
+            self.offer_pieces(k, now);
             self.touch(k);
         }
         for k in d.choke {
@@ -209,6 +211,7 @@ impl Torrent {
                 p.session.set_choking(true, now);
                 p.pending_uploads.clear();
             }
+            self.withdraw_offers(k);
             self.touch(k);
         }
     }

@@ -19,6 +19,9 @@ use crate::peer::{push_hint, Peer};
 use crate::torrent::Torrent;
 use crate::torrent_pex::UT_PEX_ID;
 
+/// Suggested pieces remembered per peer (a seed offers up to 96 at a time,
+/// `seed_offer.rs`).
+const MAX_SUGGESTED: usize = 128;
 /// Allowed-fast pieces we grant each peer (BEP 6 suggests 10).
 const ALLOWED_FAST_COUNT: usize = 10;
 
@@ -171,6 +174,7 @@ impl Torrent {
             self.on_session_event(key, ev, now);
         }
         self.fill_requests(key, now);
+        self.offer_pieces(key, now);
         self.serve_uploads(key);
         self.touch(key);
     }
@@ -230,7 +234,10 @@ impl Torrent {
                 }
             }
             SessionEvent::Block { block, data } => self.on_block(key, block, data, now),
-            SessionEvent::Request(b) => self.on_request(key, b, now),
+            SessionEvent::Request(b) => {
+                self.offer_taken(key, b.piece);
+                self.on_request(key, b, now)
+            }
             SessionEvent::Cancelled(b) => {
                 if let Some(p) = self.peers.get_mut(&key) {
                     p.pending_uploads.retain(|x| *x != b);
@@ -249,8 +256,11 @@ impl Torrent {
                 }
             }
             SessionEvent::Suggest(piece) => {
+                let have = self.picker.have();
                 if let Some(p) = self.peers.get_mut(&key) {
-                    push_hint(&mut p.suggested, piece, 32);
+                    // Forget suggestions of pieces we got since (a seed keeps offering).
+                    p.suggested.retain(|x| !have.get(*x));
+                    push_hint(&mut p.suggested, piece, MAX_SUGGESTED);
                 }
             }
             SessionEvent::Extended { id, payload } if id == UT_METADATA_ID => {
@@ -304,6 +314,7 @@ impl Torrent {
             }
         };
         let have = self.picker.have().clone();
+        let seeding = self.picker.is_complete();
         let info_hash = self.info_hash.0;
         let piece_count = self.geometry.piece_count();
         let Some(p) = self.peers.get_mut(&key) else {
@@ -325,7 +336,11 @@ impl Torrent {
         p.peer_id = Some(peer_id);
         p.connected_at = now;
         p.session.send_pieces(&have, now);
-        if p.session.fast() {
+        // A seed grants no allowed-fast pieces: the set depends only on the peer's
+        // address, so peers behind one address (one host, one NAT) would all ask the
+        // seed for the same pieces while choked, spending its upload, the swarm's only
+        // source of new pieces, on copies. It offers pieces instead (`seed_offer.rs`).
+        if p.session.fast() && !seeding {
             if let IpAddr::V4(ip) = p.addr.ip() {
                 let set = allowed_fast_set(ip, &info_hash, piece_count, ALLOWED_FAST_COUNT);
                 p.session.send_allowed_fast(&set, now);
