@@ -33,6 +33,9 @@ pub struct Peer {
     /// Pieces we offered the peer while seeding and it has not asked for yet
     /// (`seed_offer.rs`).
     pub offers: Vec<u32>,
+    /// Where the peer listens (its address with the port from its extension handshake):
+    /// a peer that dialled us is not dialled again at the address a tracker gave.
+    pub listen: Option<SocketAddr>,
     /// Client name from the extension handshake.
     pub client: Option<String>,
     /// When the handshake completed.
@@ -71,6 +74,7 @@ impl Peer {
             allowed_fast: Vec::new(),
             suggested: Vec::new(),
             offers: Vec::new(),
+            listen: None,
             client: None,
             connected_at: now,
             down: RateMeter::new(now),

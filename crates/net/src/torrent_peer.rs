@@ -68,9 +68,12 @@ impl Torrent {
         PeerKey(self.next_key)
     }
 
-    /// Whether we may talk to `addr` now (not banned, not already connected).
+    /// Whether a connection with the peer at `addr` exists (the address we dialled or
+    /// that dialled us, or where the peer says it listens).
     pub fn connected_to(&self, addr: &SocketAddr) -> bool {
-        self.peers.values().any(|p| p.addr == *addr)
+        self.peers
+            .values()
+            .any(|p| p.addr == *addr || p.listen == Some(*addr))
     }
 
     /// Whether a connection with this peer id is up (handshake done, not closed).
@@ -276,6 +279,10 @@ impl Torrent {
                 if let Some(p) = self.peers.get_mut(&key) {
                     p.ut_metadata = h.id_of(UT_METADATA);
                     p.client = h.client.map(|c| c.chars().take(64).collect());
+                    p.listen = h
+                        .port
+                        .filter(|port| *port != 0)
+                        .map(|port| SocketAddr::new(p.addr.ip(), port));
                 }
             }
             SessionEvent::Closed(reason) => {
