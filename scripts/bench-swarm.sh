@@ -5,7 +5,8 @@
 #    measured completion time vs T_min (target: at most 1.15 x T_min).
 # 2. Scale: 200 and 500 clients (smaller file), wall time and peak RSS (/usr/bin/time -v).
 #
-# Usage: scripts/bench-swarm.sh [quick]   (quick: only the 50-client run)
+# Usage: scripts/bench-swarm.sh [quick|scale]   (quick: only the 50-client run; scale: only
+#        the 200- and 500-client runs)
 # Env: BENCH_SWARM_RANKS (default 3), CARGO_TARGET_DIR.
 set -euo pipefail
 
@@ -40,11 +41,25 @@ print("%-22s clients=%-4d measured=%6.2f s  T_min=%6.2f s  ratio=%s  wall=%6.1f 
     name, n, r["total_seconds"], r["lower_bound_seconds"],
     "%.3f" % ratio if ratio is not None else "-", r["wall_seconds"], rss / 1024, waste * 100,
     r["success"], rc))
+# How much of the capped upload was used until the last downloader completed (seeds and
+# downloaders; the bound assumes all of it), and the spread of completion times.
+size = sum(f["size"] for f in r["files"])
+T = r["total_seconds"]
+seeds = [c for c in r["clients"] if "seed" in c["roles"]]
+down = [c for c in r["clients"] if c["needed"] > 0]
+cap_used = [c["uploaded"] / (c["upload_limit"] * T) for c in down if c["upload_limit"] and T > 0]
+done = sorted(c["complete_seconds"] for c in down if c["complete_seconds"] is not None)
+if size and done:
+    seed_cap = sum(c["upload_limit"] or 0 for c in seeds) * T
+    print("    upload use over T: seeds %.0f%%, downloaders mean %.0f%% (min %.0f%%) of cap;  complete first/median/last = %.1f/%.1f/%.1f s" % (
+        100 * sum(c["uploaded"] for c in seeds) / max(1, seed_cap),
+        100 * sum(cap_used) / max(1, len(cap_used)), 100 * min(cap_used, default=0),
+        done[0], done[len(done) // 2], done[-1]))
 for f in r["failures"][:3]: print("    " + f)
 PY
 }
 
-run bound-50x2MiB-32MiB '
+[ "${1:-}" = scale ] || run bound-50x2MiB-32MiB '
 deadline_secs = 120
 size = "32MiB"
 seeds = 1
