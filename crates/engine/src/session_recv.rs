@@ -36,7 +36,15 @@ impl PeerSession {
     }
 
     fn valid_request(&self, b: &BlockInfo) -> bool {
-        b.piece < self.config.piece_count && b.length > 0 && b.length <= BLOCK_LEN
+        let size = match self.config.piece_sizes {
+            Some((_, last)) if b.piece + 1 == self.config.piece_count => last,
+            Some((len, _)) => len,
+            None => u32::MAX,
+        };
+        b.piece < self.config.piece_count
+            && b.length > 0
+            && b.length <= BLOCK_LEN
+            && u64::from(b.offset) + u64::from(b.length) <= u64::from(size)
     }
 
     pub(super) fn on_message(&mut self, msg: Message, now: Instant) {

@@ -181,6 +181,41 @@ fn choked_peer_requests_are_rejected_except_allowed_fast() {
 }
 
 #[test]
+fn request_past_a_piece_end_is_a_protocol_error_even_when_choked() {
+    let t0 = Instant::now();
+    let mut a = PeerSession::new(config(Role::Outgoing, 1), t0);
+    let mut cb = config(Role::Incoming, 2);
+    cb.piece_sizes = Some((2 * BLOCK_LEN, BLOCK_LEN));
+    let mut b = PeerSession::new(cb, t0);
+    pump(&mut a, &mut b, t0);
+    pump(&mut b, &mut a, t0);
+    a.send_pieces(&Bitfield::new(N), t0);
+    b.send_pieces(&Bitfield::new(N), t0);
+    pump(&mut a, &mut b, t0);
+    pump(&mut b, &mut a, t0);
+    events(&mut a);
+    events(&mut b);
+    // Inside a piece: only rejected (b chokes a).
+    let inside = BlockInfo {
+        piece: 0,
+        offset: BLOCK_LEN,
+        length: BLOCK_LEN,
+    };
+    a.request(inside, t0);
+    pump(&mut a, &mut b, t0);
+    assert!(!b.is_closed());
+    // Past the end of the last, shorter piece.
+    let past = BlockInfo {
+        piece: N - 1,
+        offset: BLOCK_LEN,
+        length: BLOCK_LEN,
+    };
+    a.request(past, t0);
+    pump(&mut a, &mut b, t0);
+    assert!(b.is_closed());
+}
+
+#[test]
 fn suggestions_reach_the_peer_and_out_of_range_ones_are_not_sent() {
     let t0 = Instant::now();
     let (mut a, mut b) = connected_pair(t0);

@@ -31,6 +31,9 @@ pub struct SessionConfig {
     pub reserved: Reserved,
     /// Number of pieces in the torrent.
     pub piece_count: u32,
+    /// Piece length and last piece's length, when known: a request past a piece's end
+    /// is then a protocol error whether or not the peer is choked.
+    pub piece_sizes: Option<(u32, u32)>,
     /// Our extension handshake, sent when both sides support BEP 10.
     pub extension_handshake: Option<ExtensionHandshake>,
     /// Most requests from the peer we queue (advertise the same number as `reqq`).
@@ -58,6 +61,7 @@ impl SessionConfig {
             peer_id,
             reserved: Reserved::NONE.with_fast(true).with_extension_protocol(true),
             piece_count,
+            piece_sizes: None,
             extension_handshake: None,
             max_incoming_requests: 500,
             keep_alive_interval: Duration::from_secs(120),

@@ -33,6 +33,13 @@ impl Torrent {
             self.setup.peer_id,
             self.geometry.piece_count(),
         );
+        let count = self.geometry.piece_count();
+        if count > 0 {
+            c.piece_sizes = Some((
+                self.geometry.piece_length(),
+                self.geometry.piece_len(count - 1),
+            ));
+        }
         if self.setup.dht.is_some() {
             c.reserved = c.reserved.with_dht(true);
         }
