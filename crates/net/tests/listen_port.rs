@@ -27,8 +27,9 @@ async fn peer_that_dialled_us_is_not_dialled_at_its_listen_port() {
         .await
         .unwrap();
     while h.stats().state != TorrentState::Seeding {
-        tokio::time::timeout(Duration::from_secs(10), h.stats_changed())
+        tokio::time::timeout(Duration::from_secs(10), h.changed())
             .await
+            .unwrap()
             .unwrap();
     }
     let ih = meta.info_hash().0;

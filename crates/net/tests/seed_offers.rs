@@ -88,8 +88,9 @@ async fn seed_grants_no_allowed_fast_and_offers_each_peer_different_pieces() {
         .unwrap();
     // Seeding once its check is done (before that it is a downloader with nothing).
     while h.stats().state != TorrentState::Seeding {
-        tokio::time::timeout(Duration::from_secs(10), h.stats_changed())
+        tokio::time::timeout(Duration::from_secs(10), h.changed())
             .await
+            .unwrap()
             .unwrap();
     }
     let ih = meta.info_hash().0;
