@@ -9,7 +9,8 @@
 # that binary instead of building one)
 # Every peer runs without protocol encryption (bitswarm --encryption disable, libtorrent
 # in/out_enc_policy disabled), so no connection waits for an MSE attempt to fail; one
-# extra row shows bitswarm's default `prefer`, where two bitswarm peers select RC4.
+# extra row shows bitswarm's default `prefer`: an MSE handshake, then (both sides offering
+# both) a plaintext payload, as libtorrent's default does.
 # Needs: python3-libtorrent (Debian's /usr/bin/python3), bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
