@@ -8,6 +8,7 @@ mod engine;
 
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use engine::*;
 
@@ -64,6 +65,33 @@ fn magnet_from_bitswarm_seed() {
     let seed_port = free_port();
     let _seed = bitswarm_seed(&t, seed_port, &[]).ready("listening");
     download_by_magnet_from(&t, dir.path(), seed_port);
+}
+
+/// libtorrent, given only a magnet link and the seed's address, fetches the metadata
+/// from a bitswarm seed (BEP 9 served by us) and then the data.
+#[test]
+fn libtorrent_fetches_metadata_and_data_from_a_bitswarm_seed_by_magnet() {
+    require_libtorrent();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = make_torrent(dir.path(), "to-lt", &multi_files(), 64 * 1024, vec![]);
+    let seed_port = free_port();
+    let _seed = bitswarm_seed(&t, seed_port, &["--no-dht".into()]).ready("listening");
+    let save = dir.path().join("lt");
+    let magnet = format!("magnet:?xt=urn:btih:{}&dn={}", t.info_hash, t.name);
+    let mut c = Command::new(PYTHON);
+    c.arg(lt_script())
+        .args(["--magnet", &magnet, "--save", save.to_str().expect("utf8")])
+        .args(["--port", &free_port().to_string(), "--timeout", "90"])
+        .args(["--connect", &local(seed_port).to_string()]);
+    let mut lt = Proc::spawn("libtorrent magnet leecher", &mut c);
+    lt.wait_line("metadata", Duration::from_secs(60));
+    let st = lt.wait_exit(Duration::from_secs(90));
+    assert!(
+        st.success(),
+        "libtorrent did not complete: {st}\n{}",
+        lt.tail()
+    );
+    assert_same_tree(&t.data, &save.join(&t.name));
 }
 
 #[test]

@@ -22,7 +22,8 @@ import libtorrent as lt
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument('--torrent', required=True)
+    p.add_argument('--torrent', help='the .torrent (or give --magnet)')
+    p.add_argument('--magnet', help='a magnet link: fetch the metadata from peers first')
     p.add_argument('--save', required=True)
     p.add_argument('--port', type=int, required=True)
     p.add_argument('--connect', action='append', default=[])
@@ -80,9 +81,16 @@ def main():
         f = lt.ip_filter()
         f.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
         s.set_peer_class_filter(f)
-    info = lt.torrent_info(a.torrent)
-    params = {'ti': info, 'save_path': a.save}
+    if a.magnet:
+        params = lt.parse_magnet_uri(a.magnet)
+        params.save_path = a.save
+    elif a.torrent:
+        params = {'ti': lt.torrent_info(a.torrent), 'save_path': a.save}
+    else:
+        print('error: --torrent or --magnet is needed', flush=True)
+        return 2
     h = s.add_torrent(params)
+    had_metadata = not a.magnet
     print('listening %d' % s.listen_port(), flush=True)
 
     start = time.time()
@@ -102,6 +110,9 @@ def main():
                 h.connect_peer((host, int(port)))
             connected = True
             print('checked', flush=True)
+        if not had_metadata and st.has_metadata:
+            had_metadata = True
+            print('metadata', flush=True)
         now = time.time()
         if now - last_report >= 1.0:
             last_report = now
