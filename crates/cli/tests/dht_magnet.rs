@@ -15,6 +15,15 @@ use std::time::Duration;
 use bitswarm_dht::{Dht, DhtConfig, DhtHandle, NodeConfig};
 use engine::*;
 
+/// The runtime the in-process DHT nodes run on.
+fn dht_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 fn local_dht(rt: &tokio::runtime::Runtime, n: usize) -> Vec<DhtHandle> {
     rt.block_on(async {
         let mut nodes: Vec<DhtHandle> = Vec::new();
@@ -78,11 +87,7 @@ fn magnet_through_a_local_dht_only() {
         128 * 1024,
         vec![],
     );
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = dht_runtime();
     let nodes = local_dht(&rt, 3);
     let entry = nodes[0].local_addr().to_string();
     let dht_args = |cache: &str| {
@@ -118,11 +123,7 @@ fn magnet_from_a_libtorrent_seed_found_through_the_dht() {
     require_libtorrent();
     let dir = tempfile::tempdir().expect("tempdir");
     let t = make_torrent(dir.path(), "lt-dht", &multi_files(), 64 * 1024, vec![]);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = dht_runtime();
     let nodes = local_dht(&rt, 3);
     let entry = nodes[0].local_addr().to_string();
     let lt_port = free_port();

@@ -87,8 +87,13 @@ enum Lie {
     Hash,
 }
 
-/// Starts a peer that lies in this way, on a thread with its own runtime.
-fn liar(info_hash: [u8; 20], size: u64, lie: Lie) -> SocketAddr {
+/// Runs `serve` on every connection to a loopback listener, on a thread with its own
+/// runtime; returns the listener's address.
+fn serve_on_thread<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -100,11 +105,16 @@ fn liar(info_hash: [u8; 20], size: u64, lie: Lie) -> SocketAddr {
             let _ = tx.send(l.local_addr().expect("addr"));
             loop {
                 let Ok((s, _)) = l.accept().await else { return };
-                tokio::spawn(serve_lies(s, info_hash, size, lie));
+                tokio::spawn(serve(s));
             }
         });
     });
-    rx.recv().expect("liar address")
+    rx.recv().expect("listener address")
+}
+
+/// Starts a peer that lies in this way.
+fn liar(info_hash: [u8; 20], size: u64, lie: Lie) -> SocketAddr {
+    serve_on_thread(move |s| serve_lies(s, info_hash, size, lie))
 }
 
 async fn serve_lies(mut s: TcpStream, info_hash: [u8; 20], size: u64, lie: Lie) {
@@ -186,29 +196,12 @@ async fn serve_lies(mut s: TcpStream, info_hash: [u8; 20], size: u64, lie: Lie) 
 
 /// A TCP proxy to `to` that waits `delay` before connecting: a peer that answers late.
 fn slow_proxy(to: SocketAddr, delay: Duration) -> SocketAddr {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let _ = tx.send(l.local_addr().expect("addr"));
-            loop {
-                let Ok((mut a, _)) = l.accept().await else {
-                    return;
-                };
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    if let Ok(mut b) = TcpStream::connect(to).await {
-                        let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-                    }
-                });
-            }
-        });
-    });
-    rx.recv().expect("proxy address")
+    serve_on_thread(move |mut a| async move {
+        tokio::time::sleep(delay).await;
+        if let Ok(mut b) = TcpStream::connect(to).await {
+            let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
+        }
+    })
 }
 
 fn info_hash_bytes(t: &TestTorrent) -> [u8; 20] {

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, TorrentState};
+use bitswarm_net::AddTorrent;
 use bitswarm_wire::{
     ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, Reserved, HANDSHAKE_LEN,
 };
@@ -26,12 +26,7 @@ async fn peer_that_dialled_us_is_not_dialled_at_its_listen_port() {
         .add_torrent(AddTorrent::seed(meta.clone(), &data))
         .await
         .unwrap();
-    while h.stats().state != TorrentState::Seeding {
-        tokio::time::timeout(Duration::from_secs(10), h.changed())
-            .await
-            .unwrap()
-            .unwrap();
-    }
+    until_seeding(&mut h).await;
     let ih = meta.info_hash().0;
     let pieces = meta.info().geometry().piece_count();
 

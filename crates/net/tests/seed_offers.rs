@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, TorrentState};
+use bitswarm_net::AddTorrent;
 use bitswarm_wire::{Handshake, Limits, Message, MessageDecoder, Reserved, HANDSHAKE_LEN};
 use bytes::BytesMut;
 use common::*;
@@ -87,12 +87,7 @@ async fn seed_grants_no_allowed_fast_and_offers_each_peer_different_pieces() {
         .await
         .unwrap();
     // Seeding once its check is done (before that it is a downloader with nothing).
-    while h.stats().state != TorrentState::Seeding {
-        tokio::time::timeout(Duration::from_secs(10), h.changed())
-            .await
-            .unwrap()
-            .unwrap();
-    }
+    until_seeding(&mut h).await;
     let ih = meta.info_hash().0;
     let pieces = meta.info().geometry().piece_count();
     let target = addr_of(&seed);

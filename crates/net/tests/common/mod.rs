@@ -149,6 +149,16 @@ pub async fn seeding(meta: &Arc<Metainfo>, data: &Path) -> (Session, TorrentHand
     (seed, handle)
 }
 
+/// Waits until `h` seeds (its check of the data is done).
+pub async fn until_seeding(h: &mut TorrentHandle) {
+    while h.stats().state != bitswarm_net::TorrentState::Seeding {
+        tokio::time::timeout(Duration::from_secs(10), h.changed())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}
+
 /// Waits for `h` to complete; panics after `within` or if the torrent failed.
 pub async fn completed(h: &TorrentHandle, within: Duration) -> TorrentStats {
     tokio::time::timeout(within, h.wait_complete())
