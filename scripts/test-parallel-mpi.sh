@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run the parallel downloader under MPI: `mpirun -np 4 bitswarm download T` (rank 0
 # coordinates, ranks 1..3 download) against a libtorrent seed capped at 8 MiB/s on
-# loopback, in independent and cooperative mode; and `-np 1` (rank 0 downloads itself).
-# Checks the JSON report, every rank_<r>_download byte for byte, and that in cooperative
-# mode the seed uploads about one copy (< 1.5x the size).
+# loopback, in independent and cooperative mode; cooperative from a magnet link naming
+# only the seed (every worker fetches the metadata); and `-np 1` (rank 0 downloads
+# itself). Checks the JSON report, every rank_<r>_download byte for byte, and that in
+# cooperative mode the seed uploads about one copy (< 1.5x the size).
 #
 # Needs: libopenmpi-dev openmpi-bin libclang-dev python3-libtorrent (Debian).
 # Usage: scripts/test-parallel-mpi.sh   (PARALLEL_MPI_NP=4, PARALLEL_MPI_MIB=24 by default)
@@ -35,6 +36,7 @@ trap cleanup EXIT
 mkdir -p "$work/src"
 head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/src/data.bin"
 "$bin" create "$work/src/data.bin" -o "$work/data.torrent" -l 256K >/dev/null
+info_hash="$("$bin" info "$work/data.torrent" --json | "$py" -c 'import json, sys; print(json.load(sys.stdin)["info_hash"])')"
 
 free_port() {
     "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -71,6 +73,7 @@ workers = max(np - 1, 1)
 problems = []
 if r["backend"] != "mpi": problems.append("backend %r" % r["backend"])
 if r["mode"] != mode: problems.append("mode %r" % r["mode"])
+if r["name"] != "data.bin" or r["size"] != size: problems.append("name %r size %r" % (r["name"], r["size"]))
 if r["succeeded"] != workers or r["failed"] != 0: problems.append("succeeded %s failed %s" % (r["succeeded"], r["failed"]))
 ranks = [row["rank"] for row in r["rows"]]
 want = list(range(1, np)) if np > 1 else [0]
@@ -88,14 +91,16 @@ PY
     done
 }
 
-# run NAME NP MODE
+# run NAME NP MODE [magnet]
 run() {
     local name="$1" ranks="$2" mode="$3" dir="$work/$1" ok=1
     mkdir -p "$dir"
-    echo "== $name: mpirun -np $ranks bitswarm download --mode $mode"
+    echo "== $name: mpirun -np $ranks bitswarm download ${4:-torrent} --mode $mode"
     start_seed || { failed=$((failed + 1)); return; }
-    if ! timeout "$timeout_s" mpirun "${mpi_flags[@]}" -np "$ranks" "$bin" download "$work/data.torrent" \
-        -o "$dir/out" --mode "$mode" --port 0 --json --peer "127.0.0.1:$seed_port" \
+    local input=("$work/data.torrent" --peer "127.0.0.1:$seed_port")
+    [ "${4:-}" = magnet ] && input=("magnet:?xt=urn:btih:$info_hash&x.pe=127.0.0.1:$seed_port")
+    if ! timeout "$timeout_s" mpirun "${mpi_flags[@]}" -np "$ranks" "$bin" download "${input[@]}" \
+        -o "$dir/out" --mode "$mode" --port 0 --json \
         >"$dir/report.json" 2>"$dir/stderr.log"; then
         echo "  the job failed:"; tail -20 "$dir/stderr.log"; ok=0
     fi
@@ -106,6 +111,7 @@ run() {
 
 run independent "$np" independent
 run cooperative "$np" cooperative
+run magnet-cooperative "$np" cooperative magnet
 run single-rank 1 cooperative
 
 echo "$passed passed, $failed failed"

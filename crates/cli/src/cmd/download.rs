@@ -212,7 +212,7 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
     })?
 }
 
-fn is_magnet(s: &str) -> bool {
+pub(crate) fn is_magnet(s: &str) -> bool {
     s.get(..7)
         .is_some_and(|p| p.eq_ignore_ascii_case("magnet:"))
 }

@@ -73,7 +73,20 @@ fn input_error(e: ParallelError) -> anyhow::Error {
 
 /// Reads the input once (on rank 0) and builds the task from the flags.
 fn task(args: &DownloadArgs) -> anyhow::Result<Task> {
-    let input = if args.torrent.starts_with("magnet:") {
+    for (given, flag) in [
+        (!args.only.is_empty(), "--only"),
+        (args.seed, "--seed"),
+        (args.save_torrent.is_some(), "--save-torrent"),
+    ] {
+        if given {
+            return Err(Failure {
+                code: 2,
+                message: format!("{flag} is not supported with --workers or under mpirun"),
+            }
+            .into());
+        }
+    }
+    let input = if super::download::is_magnet(&args.torrent) {
         Input::Magnet(args.torrent.clone())
     } else {
         Input::Torrent(
@@ -107,6 +120,7 @@ fn task(args: &DownloadArgs) -> anyhow::Result<Task> {
         recheck: args.recheck,
         encryption: args.encryption,
         handshake_timeout_secs: args.handshake_timeout,
+        metadata_timeout_secs: args.metadata_timeout,
         advertise_ip: args
             .advertise_ip
             .unwrap_or(WorkerOptions::default().advertise_ip),

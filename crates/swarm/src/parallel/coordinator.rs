@@ -35,8 +35,8 @@ pub fn run_coordinator<C: Comm + ?Sized>(
         .task
         .as_ref()
         .ok_or_else(|| ParallelError::Input("rank 0 has no task".into()))?;
-    // Fails for a broken torrent or a magnet link before any worker starts.
-    let meta = parse_task(task)?;
+    // Fails for a broken torrent or magnet link before any worker starts.
+    let target = parse_task(task)?;
     comm.broadcast(0, task.encode(), None)?;
     let workers: Vec<usize> = (1..comm.size()).collect();
     if task.options.mode == Mode::Cooperative && workers.len() > 1 {
@@ -101,10 +101,10 @@ pub fn run_coordinator<C: Comm + ?Sized>(
     receive_statuses_now(comm, &mut board)?;
     opts.progress.finish(&board.snapshot(Instant::now()));
     Ok(ParallelReport::new(
-        meta.info().name().to_owned(),
+        target.name(&rows),
         task.options.mode,
         opts.backend,
-        meta.info().content_length(),
+        target.size(&rows),
         started.elapsed().as_secs_f64(),
         rows,
     ))

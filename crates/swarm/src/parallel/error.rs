@@ -6,8 +6,7 @@ use bitswarm_cluster::ClusterError;
 /// Why a parallel download could not be set up or carried out.
 #[derive(Debug, thiserror::Error)]
 pub enum ParallelError {
-    /// The input is not a usable torrent (or is a magnet link, which the engine cannot
-    /// resolve yet).
+    /// The input is not a usable torrent or magnet link.
     #[error("{0}")]
     Input(String),
     /// A tokio runtime could not be built.

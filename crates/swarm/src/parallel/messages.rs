@@ -101,6 +101,13 @@ pub struct WorkerOptions {
     pub encryption: EncryptionPolicy,
     /// Seconds a peer has to finish its handshake.
     pub handshake_timeout_secs: u64,
+    /// Magnet links: seconds each worker waits for the metadata.
+    #[serde(default = "default_metadata_timeout")]
+    pub metadata_timeout_secs: u64,
+}
+
+fn default_metadata_timeout() -> u64 {
+    120
 }
 
 /// The address a cooperative worker gives the others.
@@ -183,6 +190,7 @@ impl Default for WorkerOptions {
             recheck: false,
             encryption: EncryptionPolicy::Prefer,
             handshake_timeout_secs: 10,
+            metadata_timeout_secs: default_metadata_timeout(),
         }
     }
 }

@@ -11,7 +11,8 @@
 //!   others, so the outside swarm sends each piece about once. With a shared folder each
 //!   worker downloads only its share into it (one copy in all).
 //!
-//! Rank 0 reads the input once and broadcasts it, shows combined progress from the
+//! Rank 0 reads the input once and broadcasts it (a magnet link as it is: every worker
+//! fetches the metadata with its own session), shows combined progress from the
 //! workers' status messages, fails a worker without progress for the stall timeout,
 //! stops everyone on Ctrl-C, and gathers the summaries into a [`ParallelReport`]. It runs
 //! on any [`bitswarm_cluster::Comm`], threads or MPI. It does not parse command lines or

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bitswarm_cluster::{ClusterError, Comm, Source};
-use bitswarm_proto::Metainfo;
+use bitswarm_proto::{Magnet, Metainfo};
 
 use super::board::{Board, Verdict};
 use super::coordinator::run_coordinator;
@@ -38,16 +38,60 @@ pub struct RunOptions<'a> {
     pub backend: &'a str,
 }
 
-/// Parses the task's torrent. Magnet links need metadata exchange, which the engine
-/// does not do yet.
-pub fn parse_task(task: &Task) -> Result<Arc<Metainfo>, ParallelError> {
+/// What the workers download, as rank 0 checked it before any worker starts.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// A parsed torrent.
+    Torrent(Arc<Metainfo>),
+    /// A magnet link: every worker fetches the metadata (BEP 9) with its own session.
+    Magnet(Magnet),
+}
+
+impl Target {
+    /// The name for the report: the torrent's, else the name a worker fetched, else the
+    /// magnet's `dn`, else its info-hash.
+    pub fn name(&self, rows: &[WorkerSummary]) -> String {
+        match self {
+            Target::Torrent(meta) => meta.info().name().to_owned(),
+            Target::Magnet(m) => rows
+                .iter()
+                .find_map(|r| r.name.clone())
+                .or_else(|| m.display_name.clone())
+                .unwrap_or_else(|| m.info_hash.to_hex()),
+        }
+    }
+
+    /// The content size for the report: the torrent's, else the largest size a worker
+    /// wanted (0 if no worker got the metadata).
+    pub fn size(&self, rows: &[WorkerSummary]) -> u64 {
+        match self {
+            Target::Torrent(meta) => meta.info().content_length(),
+            Target::Magnet(_) => rows.iter().map(|r| r.wanted).max().unwrap_or(0),
+        }
+    }
+}
+
+/// Checks the task's input: a torrent must parse; a magnet link must parse and name a
+/// place to fetch its metadata from (`x.pe`, `tr`, or `--peer`), since workers run
+/// without DHT.
+pub fn parse_task(task: &Task) -> Result<Target, ParallelError> {
     match &task.input {
         Input::Torrent(bytes) => Metainfo::from_bytes(bytes)
-            .map(Arc::new)
+            .map(|m| Target::Torrent(Arc::new(m)))
             .map_err(|e| ParallelError::Input(format!("not a usable torrent: {e}"))),
-        Input::Magnet(_) => Err(ParallelError::Input(
-            "magnet links need metadata exchange (not implemented yet); download the .torrent file instead".into(),
-        )),
+        Input::Magnet(link) => {
+            let magnet = Magnet::parse(link)
+                .map_err(|e| ParallelError::Input(format!("invalid magnet link: {e}")))?;
+            if magnet.peer_addrs().is_empty()
+                && magnet.trackers.is_empty()
+                && task.options.peers.is_empty()
+            {
+                return Err(ParallelError::Input(
+                    "the magnet link names no peer (x.pe=) or tracker (tr=) and no --peer was given: the workers have nowhere to fetch its metadata from".into(),
+                ));
+            }
+            Ok(Target::Magnet(magnet))
+        }
     }
 }
 
@@ -77,13 +121,13 @@ fn run_cluster_worker<C: Comm + ?Sized>(
     opts: &RunOptions<'_>,
 ) -> Result<(), ParallelError> {
     let task = Task::decode(&comm.broadcast(0, Vec::new(), None)?)?;
-    let meta = parse_task(&task)?;
+    let target = parse_task(&task)?;
     let setup = WorkerSetup {
         rank: comm.rank(),
         index: (comm.rank() - 1) as u32,
         count: (comm.size() - 1) as u32,
         first_rank: 1,
-        meta,
+        target,
         options: task.options,
     };
     let ctl = ClusterControl {
@@ -139,13 +183,13 @@ fn run_alone(opts: &RunOptions<'_>) -> Result<ParallelReport, ParallelError> {
         .task
         .as_ref()
         .ok_or_else(|| ParallelError::Input("rank 0 has no task".into()))?;
-    let meta = parse_task(task)?;
+    let target = parse_task(task)?;
     let setup = WorkerSetup {
         rank: 0,
         index: 0,
         count: 1,
         first_rank: 0,
-        meta: meta.clone(),
+        target: target.clone(),
         options: task.options.clone(),
     };
     let ctl = LocalControl {
@@ -160,13 +204,14 @@ fn run_alone(opts: &RunOptions<'_>) -> Result<ParallelReport, ParallelError> {
     if let (false, Some(Verdict::Failed(why))) = (row.outcome.is_success(), board.verdict(0)) {
         row.outcome = Outcome::Failed(why.clone());
     }
+    let rows = vec![row];
     Ok(ParallelReport::new(
-        meta.info().name().to_owned(),
+        target.name(&rows),
         task.options.mode,
         opts.backend,
-        meta.info().content_length(),
+        target.size(&rows),
         started.elapsed().as_secs_f64(),
-        vec![row],
+        rows,
     ))
 }
 
@@ -210,5 +255,86 @@ impl Control for LocalControl<'_> {
 
     fn exchange(&self, hello: Hello) -> Result<Vec<Hello>, ParallelError> {
         Ok(vec![hello])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parallel::messages::WorkerOptions;
+
+    const HASH: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn task(input: Input, peers: Vec<std::net::SocketAddr>) -> Task {
+        Task {
+            input,
+            options: WorkerOptions {
+                peers,
+                ..WorkerOptions::default()
+            },
+        }
+    }
+
+    fn row(name: Option<&str>, wanted: u64) -> WorkerSummary {
+        WorkerSummary {
+            wanted,
+            name: name.map(str::to_owned),
+            ..WorkerSummary::missing(1, "x")
+        }
+    }
+
+    #[test]
+    fn a_magnet_needs_somewhere_to_fetch_its_metadata_from() {
+        let bare = Input::Magnet(format!("magnet:?xt=urn:btih:{HASH}"));
+        let err = parse_task(&task(bare.clone(), vec![])).expect_err("no source");
+        assert!(err.to_string().contains("nowhere to fetch"), "{err}");
+        let peer = "127.0.0.1:6881".parse().expect("addr");
+        assert!(matches!(
+            parse_task(&task(bare, vec![peer])),
+            Ok(Target::Magnet(_))
+        ));
+        for link in [
+            format!("magnet:?xt=urn:btih:{HASH}&x.pe=127.0.0.1:1"),
+            format!("magnet:?xt=urn:btih:{HASH}&tr=http://127.0.0.1:1/announce"),
+        ] {
+            assert!(
+                matches!(
+                    parse_task(&task(Input::Magnet(link.clone()), vec![])),
+                    Ok(Target::Magnet(_))
+                ),
+                "{link}"
+            );
+        }
+        let bad = parse_task(&task(
+            Input::Magnet("magnet:?xt=urn:btih:zz".into()),
+            vec![],
+        ))
+        .expect_err("bad hash");
+        assert!(bad.to_string().starts_with("invalid magnet link"), "{bad}");
+        let junk = parse_task(&task(Input::Torrent(b"d4:junke".to_vec()), vec![]))
+            .expect_err("junk torrent");
+        assert!(
+            junk.to_string().starts_with("not a usable torrent"),
+            "{junk}"
+        );
+    }
+
+    #[test]
+    fn a_magnet_report_is_named_after_the_fetched_torrent() {
+        let named = format!("magnet:?xt=urn:btih:{HASH}&dn=link-name&x.pe=127.0.0.1:1");
+        let Ok(target) = parse_task(&task(Input::Magnet(named), vec![])) else {
+            panic!("valid magnet")
+        };
+        let rows = [row(None, 0), row(Some("fetched.bin"), 42), row(None, 7)];
+        assert_eq!(target.name(&rows), "fetched.bin");
+        assert_eq!(target.size(&rows), 42);
+        // No worker got the metadata: the link's dn, else the info-hash.
+        assert_eq!(target.name(&[row(None, 0)]), "link-name");
+        assert_eq!(target.size(&[]), 0);
+        let bare = format!("magnet:?xt=urn:btih:{HASH}&x.pe=127.0.0.1:1");
+        let Ok(target) = parse_task(&task(Input::Magnet(bare), vec![])) else {
+            panic!("valid magnet")
+        };
+        assert_eq!(target.name(&[]), HASH);
     }
 }

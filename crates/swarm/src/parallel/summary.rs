@@ -54,6 +54,9 @@ pub struct WorkerSummary {
     pub hash_failures: u64,
     /// Where its data is.
     pub folder: String,
+    /// The torrent's name, when this worker fetched it from a magnet link's peers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl WorkerSummary {
@@ -72,6 +75,7 @@ impl WorkerSummary {
             peers_dropped: 0,
             hash_failures: 0,
             folder: String::new(),
+            name: None,
         }
     }
 
@@ -263,6 +267,7 @@ mod tests {
             peers_dropped: 1,
             hash_failures: 0,
             folder: format!("out/rank_{rank}_download"),
+            name: None,
         }
     }
 

@@ -8,15 +8,16 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bitswarm_net::cooperation::{Cooperation, Member, PieceShare};
+use bitswarm_net::magnet::FetchedMetadata;
 use bitswarm_net::{AddTorrent, Session, SessionConfig, TorrentHandle, TorrentState, TorrentStats};
-use bitswarm_proto::Metainfo;
+use bitswarm_proto::Magnet;
 
 use super::error::ParallelError;
 use super::messages::{Hello, Mode, Status, Stop, WorkerOptions, WorkerState};
+use super::run::Target;
 use super::summary::{Outcome, WorkerSummary, INTERRUPTED};
 
 /// How often the worker looks for a stop message.
@@ -47,8 +48,8 @@ pub struct WorkerSetup {
     pub count: u32,
     /// The rank of the worker with index 0 (index = rank - first_rank).
     pub first_rank: usize,
-    /// The torrent.
-    pub meta: Arc<Metainfo>,
+    /// The torrent, or the magnet link to fetch it from.
+    pub target: Target,
     /// The options from rank 0.
     pub options: WorkerOptions,
 }
@@ -139,8 +140,31 @@ async fn run(setup: &WorkerSetup, ctl: &dyn Control) -> Result<WorkerSummary, Pa
     } else {
         Vec::new()
     };
-    let mut add = AddTorrent::download(setup.meta.clone(), folder.clone());
+    let (meta, fetched) = match &setup.target {
+        Target::Torrent(meta) => (meta.clone(), None),
+        Target::Magnet(magnet) => match fetch_metadata(&session, magnet, setup, ctl, t0).await {
+            Ok(Fetch::Fetched(f)) => (f.metainfo.clone(), Some(f)),
+            Ok(Fetch::Stopped(stop)) => {
+                session.shutdown().await;
+                return Ok(fail(stopped_reason(&stop, "before the metadata came")));
+            }
+            Ok(Fetch::Failed(why)) => {
+                session.shutdown().await;
+                return Ok(fail(why));
+            }
+            Err(e) => {
+                session.shutdown().await;
+                return Err(e);
+            }
+        },
+    };
+    let mut add = AddTorrent::download(meta.clone(), folder.clone());
     add.extra_peers = setup.options.peers.clone();
+    if let Some(f) = &fetched {
+        // Peers the metadata search found (trackers, x.pe), not those that lied.
+        add.extra_peers.retain(|p| !f.refused.contains(p));
+        add.extra_peers.extend(f.peers.iter().copied());
+    }
     // Dial only the workers of lower rank: the others dial us. Two workers dialling each
     // other at once could each drop one connection as a duplicate, and lose both.
     add.extra_peers.extend(
@@ -160,6 +184,12 @@ async fn run(setup: &WorkerSetup, ctl: &dyn Control) -> Result<WorkerSummary, Pa
             return Ok(fail(format!("cannot add the torrent: {e}")));
         }
     };
+    if let Some(f) = fetched.as_ref().filter(|f| !f.refused.is_empty()) {
+        if let Err(e) = handle.penalise_bad_metadata(f.refused.clone()).await {
+            session.shutdown().await;
+            return Ok(fail(format!("cannot add the torrent: {e}")));
+        }
+    }
     if setup.cooperative() {
         let coop = Cooperation {
             share: PieceShare {
@@ -210,6 +240,7 @@ async fn run(setup: &WorkerSetup, ctl: &dyn Control) -> Result<WorkerSummary, Pa
         peers_dropped: stats.banned,
         hash_failures: stats.hash_failures,
         folder: folder.display().to_string(),
+        name: fetched.map(|_| meta.info().name().to_owned()),
     };
     if stopped.is_err() {
         summary.outcome = match summary.outcome {
@@ -218,6 +249,62 @@ async fn run(setup: &WorkerSetup, ctl: &dyn Control) -> Result<WorkerSummary, Pa
         };
     }
     Ok(summary)
+}
+
+/// How a metadata fetch ended.
+enum Fetch {
+    /// The torrent, with the peers found and those refused.
+    Fetched(FetchedMetadata),
+    /// Rank 0 or the user stopped the worker first.
+    Stopped(Stop),
+    /// No valid metadata in time (the reason).
+    Failed(String),
+}
+
+/// Fetches a magnet link's metadata (BEP 9) from its `x.pe` peers, its trackers and
+/// `--peer`, reporting "starting" to rank 0 and obeying a stop while it waits.
+async fn fetch_metadata(
+    session: &Session,
+    magnet: &Magnet,
+    setup: &WorkerSetup,
+    ctl: &dyn Control,
+    t0: Instant,
+) -> Result<Fetch, ParallelError> {
+    let timeout = Duration::from_secs(setup.options.metadata_timeout_secs.max(1));
+    let fetch = session.fetch_metadata(magnet, &setup.options.peers, timeout);
+    tokio::pin!(fetch);
+    let mut last_report: Option<Instant> = None;
+    let every = Duration::from_millis(setup.options.status_interval_ms.max(100));
+    loop {
+        if last_report.is_none_or(|t| t.elapsed() >= every) {
+            last_report = Some(Instant::now());
+            ctl.report(&Status {
+                elapsed: t0.elapsed().as_secs_f64(),
+                ..Status::starting(setup.rank)
+            })?;
+        }
+        if let Some(stop) = ctl.stop_requested()? {
+            return Ok(Fetch::Stopped(stop));
+        }
+        tokio::select! {
+            done = &mut fetch => {
+                return Ok(match done {
+                    Ok(f) => Fetch::Fetched(f),
+                    Err(e) => Fetch::Failed(format!("no metadata for the magnet link: {e}")),
+                });
+            }
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+/// The failure reason of a worker stopped `when`.
+fn stopped_reason(stop: &Stop, when: &str) -> String {
+    match stop {
+        Stop::Interrupted => INTERRUPTED.into(),
+        Stop::Stalled(secs) => format!("stalled: no progress for {secs} s ({when})"),
+        Stop::Finished => format!("stopped {when}"),
+    }
 }
 
 /// What the worker remembers across snapshots.
