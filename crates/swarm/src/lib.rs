@@ -10,9 +10,12 @@
 //! - [`parallel`]: the parallel downloader: rank 0 coordinates, ranks 1..N-1 download the
 //!   same torrent, independently or cooperating by trading pieces.
 //!
+//! [`live`] holds the progress plumbing the runner and the parallel downloader share.
+//!
 //! It must not parse command lines: the binary does that and hands in options.
 #![warn(missing_docs)]
 
+pub mod live;
 pub mod parallel;
 pub mod runner;
 pub mod sim;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bitswarm_cluster::LocalCluster;
 use bitswarm_swarm::parallel::{
-    run_rank, Bars, Input, Lines, Mode, ParallelError, ParallelReport, ProgressSink, RunOptions,
+    run_rank, Bars, Input, Lines, Mode, ParallelError, ParallelReport, ParallelSink, RunOptions,
     Task, WorkerOptions,
 };
 
@@ -160,7 +160,7 @@ fn watch_signals() {
 }
 
 /// Bars on a terminal, a line every 5 s otherwise.
-fn progress_sink() -> Box<dyn ProgressSink> {
+fn progress_sink() -> Box<ParallelSink> {
     if std::io::stderr().is_terminal() {
         Box::new(Bars::new())
     } else {
@@ -207,7 +207,7 @@ fn run_mpi(cluster: bitswarm_cluster::MpiCluster, args: &DownloadArgs) -> anyhow
 
     let comm = cluster.comm();
     let rank = comm.rank();
-    let sink: Box<dyn ProgressSink> = if rank == 0 {
+    let sink: Box<ParallelSink> = if rank == 0 {
         progress_sink()
     } else {
         Box::new(NoProgress)

@@ -11,8 +11,8 @@ use std::time::Duration;
 use anyhow::Context;
 use bitswarm_cluster::LocalCluster;
 use bitswarm_swarm::runner::{
-    plot, run_rank, summary, Bars, Lines, NoProgress, Overrides, ProgressSink, RunOptions,
-    RunnerError, Scenario, SwarmReport, DEFAULT_SCENARIO_TOML,
+    plot, run_rank, summary, Bars, Lines, NoProgress, Overrides, RunOptions, RunnerError, Scenario,
+    SwarmReport, SwarmSink, DEFAULT_SCENARIO_TOML,
 };
 
 use crate::cluster_choice::{choose, gather_local, Backend, WorldOfOne};
@@ -133,7 +133,7 @@ fn load_scenario(args: &SwarmArgs) -> anyhow::Result<Scenario> {
 }
 
 /// Live progress: bars on a terminal, a line every 5 s otherwise, nothing with --quiet.
-fn progress_sink(quiet: bool) -> Box<dyn ProgressSink> {
+fn progress_sink(quiet: bool) -> Box<SwarmSink> {
     if quiet {
         Box::new(NoProgress)
     } else if std::io::stderr().is_terminal() {

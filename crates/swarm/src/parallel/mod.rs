@@ -40,6 +40,8 @@ mod worker;
 
 pub use error::ParallelError;
 pub use messages::{Advertise, Input, Mode, Task, WorkerOptions};
-pub use progress::{Bars, Lines, NoProgress, ParallelProgress, ProgressSink};
+pub use progress::{
+    Bars, Lines, NoProgress, ParallelProgress, ParallelSink, ProgressSink, Snapshot,
+};
 pub use run::{run_rank, RunOptions};
 pub use summary::{Outcome, ParallelReport, WorkerSummary};

@@ -1,15 +1,14 @@
 //! Live progress on rank 0: the snapshot built from the workers' statuses
-//! ([`ParallelProgress`]), the [`ProgressSink`] receiving it, and two renderers the
-//! binary chooses from — [`Bars`] (indicatif, one bar per worker, for a terminal) and
-//! [`Lines`] (a one-line table every few seconds, for logs and pipes).
+//! ([`ParallelProgress`]) and its indicatif renderer [`Bars`] (one bar per worker, for a
+//! terminal). [`Lines`] (a one-line table every few seconds, for logs and pipes) and
+//! [`NoProgress`] come from [`crate::live`].
 
-use std::io::Write;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::summary::rate;
+pub use crate::live::{Lines, NoProgress, ProgressSink, Snapshot};
 
 /// One worker in a snapshot.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,9 +53,11 @@ pub struct ParallelProgress {
     pub workers: Vec<WorkerLine>,
 }
 
-impl ParallelProgress {
+impl ParallelProgress {}
+
+impl Snapshot for ParallelProgress {
     /// One line: `12.0 s | r1 45% 8.0 MiB/s 3p | r2 done | ...`.
-    pub fn line(&self) -> String {
+    fn line(&self) -> String {
         let mut s = format!("bitswarm: {:.1} s", self.elapsed);
         for w in &self.workers {
             match w.state.as_str() {
@@ -76,55 +77,8 @@ impl ParallelProgress {
     }
 }
 
-/// Receives snapshots on rank 0.
-pub trait ProgressSink: Sync {
-    /// A new snapshot (about once a second).
-    fn update(&self, progress: &ParallelProgress);
-    /// The run is over.
-    fn finish(&self, _progress: &ParallelProgress) {}
-}
-
-/// Shows nothing.
-#[derive(Debug, Default)]
-pub struct NoProgress;
-
-impl ProgressSink for NoProgress {
-    fn update(&self, _: &ParallelProgress) {}
-}
-
-/// A line to a writer at most every `every`.
-pub struct Lines {
-    every: Duration,
-    state: Mutex<(Option<Instant>, Box<dyn Write + Send>)>,
-}
-
-impl Lines {
-    /// Lines to `out` at most every `every`.
-    pub fn new(out: Box<dyn Write + Send>, every: Duration) -> Self {
-        Lines {
-            every,
-            state: Mutex::new((None, out)),
-        }
-    }
-}
-
-impl ProgressSink for Lines {
-    fn update(&self, p: &ParallelProgress) {
-        let Ok(mut st) = self.state.lock() else {
-            return;
-        };
-        if st.0.is_none_or(|last| last.elapsed() >= self.every) {
-            st.0 = Some(Instant::now());
-            let _ = writeln!(st.1, "{}", p.line());
-        }
-    }
-
-    fn finish(&self, p: &ParallelProgress) {
-        if let Ok(mut st) = self.state.lock() {
-            let _ = writeln!(st.1, "{}", p.line());
-        }
-    }
-}
+/// Where the coordinator's snapshots go.
+pub type ParallelSink = dyn ProgressSink<ParallelProgress>;
 
 /// indicatif bars on stderr, one per worker.
 pub struct Bars {
@@ -153,7 +107,7 @@ impl Bars {
     }
 }
 
-impl ProgressSink for Bars {
+impl ProgressSink<ParallelProgress> for Bars {
     fn update(&self, p: &ParallelProgress) {
         let Ok(mut bars) = self.bars.lock() else {
             return;
@@ -228,29 +182,8 @@ mod tests {
     }
 
     #[test]
-    fn lines_are_rate_limited_and_bars_render_hidden() {
-        #[derive(Clone, Default)]
-        struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
-        impl Write for Shared {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                if let Ok(mut v) = self.0.lock() {
-                    v.extend_from_slice(b);
-                }
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let out = Shared::default();
-        let lines = Lines::new(Box::new(out.clone()), Duration::from_secs(3600));
+    fn bars_render_hidden() {
         let p = snapshot();
-        lines.update(&p);
-        lines.update(&p);
-        lines.finish(&p);
-        let text = String::from_utf8(out.0.lock().map(|v| v.clone()).unwrap_or_default())
-            .unwrap_or_default();
-        assert_eq!(text.lines().count(), 2, "{text}");
         let bars = Bars::with_target(ProgressDrawTarget::hidden());
         bars.update(&p);
         bars.finish(&p);

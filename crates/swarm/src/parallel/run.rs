@@ -16,7 +16,7 @@ use super::messages::{
     decode, encode, Hello, Input, Status, Stop, Task, TAG_HELLO, TAG_PEERS, TAG_STATUS, TAG_STOP,
     TAG_SUMMARY,
 };
-use super::progress::ProgressSink;
+use super::progress::ParallelSink;
 use super::summary::{Outcome, ParallelReport, WorkerSummary, INTERRUPTED};
 use super::worker::{run_worker, Control, WorkerSetup};
 
@@ -31,7 +31,7 @@ pub struct RunOptions<'a> {
     /// A worker without progress this long is failed.
     pub stall_timeout: Duration,
     /// Where rank 0's live progress goes.
-    pub progress: &'a dyn ProgressSink,
+    pub progress: &'a ParallelSink,
     /// Set (e.g. by a Ctrl-C handler) to stop every rank cleanly.
     pub stop: &'a AtomicBool,
     /// `"local"` or `"mpi"`, for the report.

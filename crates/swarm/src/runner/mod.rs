@@ -42,7 +42,7 @@ mod units;
 
 pub use bound::{lower_bound, Bound};
 pub use error::RunnerError;
-pub use progress::{Bars, Lines, NoProgress, ProgressSink, SwarmProgress};
+pub use progress::{Bars, Lines, NoProgress, ProgressSink, Snapshot, SwarmProgress, SwarmSink};
 pub use report::{ClientReport, SwarmReport};
 pub use run::{run_rank, RunOptions};
 pub use scenario::{Overrides, Role, Scenario, DEFAULT_SCENARIO_TOML};

@@ -1,16 +1,14 @@
 //! Live progress: the snapshot rank 0 builds from the client ranks' messages
-//! ([`SwarmProgress`]), the [`ProgressSink`] that receives it, and two renderers the binary
-//! can choose from — [`Bars`] (indicatif, one bar per downloader, for a terminal) and
-//! [`Lines`] (a short line every few seconds, for logs and pipes). The library never picks
-//! one itself.
+//! ([`SwarmProgress`]) and its indicatif renderer [`Bars`] (one bar per downloader, for a
+//! terminal). [`Lines`] (a short line every few seconds, for logs and pipes) and
+//! [`NoProgress`] come from [`crate::live`]. The library never picks one itself.
 
-use std::io::Write;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::summary::{bytes, rate};
+pub use crate::live::{Lines, NoProgress, ProgressSink, Snapshot};
 
 /// One client in a snapshot.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,9 +66,11 @@ impl SwarmProgress {
     pub fn download_rate(&self) -> u64 {
         self.clients.iter().map(|c| c.download_rate).sum()
     }
+}
 
+impl Snapshot for SwarmProgress {
     /// One status line: `12.5 s  9/14 complete  61.2%  down 40.1 MiB/s`.
-    pub fn line(&self) -> String {
+    fn line(&self) -> String {
         let (done, total) = self.downloaders_done();
         let failed = self.clients.iter().filter(|c| c.failed).count();
         let mut s = format!(
@@ -86,59 +86,8 @@ impl SwarmProgress {
     }
 }
 
-/// Receives snapshots on rank 0 (a few per second) and the end of the run.
-pub trait ProgressSink: Sync {
-    /// A new snapshot.
-    fn update(&self, progress: &SwarmProgress);
-    /// The run is over (clear bars, print a last line).
-    fn finish(&self, _progress: &SwarmProgress) {}
-}
-
-/// Shows nothing.
-#[derive(Debug, Default)]
-pub struct NoProgress;
-
-impl ProgressSink for NoProgress {
-    fn update(&self, _: &SwarmProgress) {}
-}
-
-/// A short line to a writer at most every `every`.
-pub struct Lines {
-    every: Duration,
-    state: Mutex<(Option<Instant>, Box<dyn Write + Send>)>,
-}
-
-impl Lines {
-    /// Lines to `out` at most every `every`.
-    pub fn new(out: Box<dyn Write + Send>, every: Duration) -> Self {
-        Lines {
-            every,
-            state: Mutex::new((None, out)),
-        }
-    }
-}
-
-impl ProgressSink for Lines {
-    fn update(&self, p: &SwarmProgress) {
-        let Ok(mut st) = self.state.lock() else {
-            return;
-        };
-        let due = match st.0 {
-            Some(last) => last.elapsed() >= self.every,
-            None => true,
-        };
-        if due {
-            st.0 = Some(Instant::now());
-            let _ = writeln!(st.1, "{}", p.line());
-        }
-    }
-
-    fn finish(&self, p: &SwarmProgress) {
-        if let Ok(mut st) = self.state.lock() {
-            let _ = writeln!(st.1, "{}", p.line());
-        }
-    }
-}
+/// Where the runner's snapshots go.
+pub type SwarmSink = dyn ProgressSink<SwarmProgress>;
 
 /// Most per-client bars; beyond that only the slowest downloaders get one.
 pub const MAX_BARS: usize = 16;
@@ -185,7 +134,7 @@ impl Bars {
     }
 }
 
-impl ProgressSink for Bars {
+impl ProgressSink<SwarmProgress> for Bars {
     fn update(&self, p: &SwarmProgress) {
         let Ok(mut st) = self.state.lock() else {
             return;
@@ -282,34 +231,6 @@ mod tests {
             p.line(),
             "swarm: 2.5 s  1/2 downloaders complete  75.0%  down 3.0 KiB/s"
         );
-    }
-
-    #[derive(Clone, Default)]
-    struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn lines_are_rate_limited() {
-        let out = Shared::default();
-        let lines = Lines::new(Box::new(out.clone()), Duration::from_secs(3600));
-        let p = snapshot();
-        lines.update(&p);
-        lines.update(&p);
-        lines.finish(&p);
-        let text = String::from_utf8(out.0.lock().map(|v| v.clone()).unwrap_or_default())
-            .unwrap_or_default();
-        assert_eq!(text.lines().count(), 2, "{text}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use bitswarm_cluster::Comm;
 use super::coordinator::run_coordinator;
 use super::error::RunnerError;
 use super::plan::{decode, Plan};
-use super::progress::ProgressSink;
+use super::progress::SwarmSink;
 use super::rank::run_client_rank;
 use super::report::SwarmReport;
 use super::scenario::Scenario;
@@ -22,7 +22,7 @@ pub struct RunOptions<'a> {
     /// folder removed at the end).
     pub keep: Option<PathBuf>,
     /// Where live progress goes.
-    pub progress: &'a dyn ProgressSink,
+    pub progress: &'a SwarmSink,
     /// `"local"` or `"mpi"`, for the report.
     pub backend: &'a str,
 }
