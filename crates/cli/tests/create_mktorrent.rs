@@ -20,22 +20,9 @@ fn require(tool: &str) -> PathBuf {
     })
 }
 
-/// Deterministic pseudo-random bytes (xorshift), different per seed.
-fn content(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 fn write(path: &Path, seed: u64, len: usize) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, content(seed, len)).unwrap();
+    std::fs::write(path, bitswarm_testkit::torrent::content(len, seed)).unwrap();
 }
 
 fn load(path: &Path) -> Metainfo {

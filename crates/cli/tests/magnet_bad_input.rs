@@ -11,14 +11,8 @@ use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use bitswarm_wire::metadata::METADATA_PIECE_LEN;
-use bitswarm_wire::{
-    ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, MetadataMessage, Reserved,
-    HANDSHAKE_LEN, UT_METADATA,
-};
-use bytes::{Bytes, BytesMut};
+use bitswarm_testkit::peers::{proxy_late, serve_lying_metadata, MetadataLie};
 use engine::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 fn one_line_error(what: &str, out: &Output, code: i32) -> String {
@@ -114,94 +108,26 @@ where
 
 /// Starts a peer that lies in this way.
 fn liar(info_hash: [u8; 20], size: u64, lie: Lie) -> SocketAddr {
-    serve_on_thread(move |s| serve_lies(s, info_hash, size, lie))
-}
-
-async fn serve_lies(mut s: TcpStream, info_hash: [u8; 20], size: u64, lie: Lie) {
-    let mut hs = [0u8; HANDSHAKE_LEN];
-    // Plaintext only: an MSE handshake is refused, the dialler falls back.
-    if s.read_exact(&mut hs[..20]).await.is_err() || &hs[..20] != b"\x13BitTorrent protocol" {
-        return;
-    }
-    if s.read_exact(&mut hs[20..]).await.is_err() {
-        return;
-    }
-    let advertised = match lie {
-        Lie::Huge => (16 << 20) + 1,
-        Lie::Size | Lie::Hash => size,
+    let lie = match lie {
+        Lie::Size => MetadataLie {
+            advertised: size,
+            sent_total: size + 1,
+        },
+        Lie::Huge => MetadataLie {
+            advertised: (16 << 20) + 1,
+            sent_total: (16 << 20) + 1,
+        },
+        Lie::Hash => MetadataLie {
+            advertised: size,
+            sent_total: size,
+        },
     };
-    let claimed_total = match lie {
-        Lie::Size => size + 1,
-        Lie::Huge | Lie::Hash => advertised,
-    };
-    let reserved = Reserved::NONE.with_extension_protocol(true);
-    let mut out = BytesMut::new();
-    out.extend_from_slice(&Handshake::new(reserved, info_hash, *b"-XX0001-lyingpeer!!!").encode());
-    ExtensionHandshake {
-        m: [(UT_METADATA.to_owned(), 3)].into(),
-        metadata_size: Some(advertised),
-        ..ExtensionHandshake::default()
-    }
-    .to_message()
-    .encode(&mut out);
-    if s.write_all(&out).await.is_err() {
-        return;
-    }
-    let dec = MessageDecoder::new(Limits::default());
-    let mut buf = BytesMut::new();
-    let mut their = None;
-    loop {
-        match s.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let mut out = BytesMut::new();
-        while let Ok(Some(msg)) = dec.decode(&mut buf) {
-            let Message::Extended { id, payload } = msg else {
-                continue;
-            };
-            if id == 0 {
-                their = ExtensionHandshake::decode(&payload)
-                    .ok()
-                    .and_then(|h| h.id_of(UT_METADATA));
-                continue;
-            }
-            let (Some(their), Ok(MetadataMessage::Request { piece })) =
-                (their, MetadataMessage::decode(&payload))
-            else {
-                continue;
-            };
-            let start = piece as u64 * METADATA_PIECE_LEN as u64;
-            let len = claimed_total
-                .saturating_sub(start)
-                .min(METADATA_PIECE_LEN as u64) as usize;
-            Message::Extended {
-                id: their,
-                payload: Bytes::from(
-                    MetadataMessage::Data {
-                        piece,
-                        total_size: claimed_total,
-                        data: Bytes::from(vec![0u8; len]),
-                    }
-                    .encode(),
-                ),
-            }
-            .encode(&mut out);
-        }
-        if s.write_all(&out).await.is_err() {
-            return;
-        }
-    }
+    serve_on_thread(move |s| serve_lying_metadata(s, info_hash, lie))
 }
 
 /// A TCP proxy to `to` that waits `delay` before connecting: a peer that answers late.
 fn slow_proxy(to: SocketAddr, delay: Duration) -> SocketAddr {
-    serve_on_thread(move |mut a| async move {
-        tokio::time::sleep(delay).await;
-        if let Ok(mut b) = TcpStream::connect(to).await {
-            let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-        }
-    })
+    serve_on_thread(move |a| proxy_late(a, to, delay))
 }
 
 fn info_hash_bytes(t: &TestTorrent) -> [u8; 20] {

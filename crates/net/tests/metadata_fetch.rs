@@ -10,95 +10,24 @@ use std::time::Duration;
 
 use bitswarm_net::magnet::MagnetError;
 use bitswarm_proto::{InfoHash, Magnet};
-use bitswarm_wire::metadata::METADATA_PIECE_LEN;
-use bitswarm_wire::{
-    ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, MetadataMessage, Reserved,
-    UT_METADATA,
-};
-use bytes::{Bytes, BytesMut};
+use bitswarm_testkit::peers::{proxy_late, serve_lying_metadata, MetadataLie};
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A peer that advertises `size` bytes of metadata and answers every request with
 /// zeros (so the whole never hashes to the info-hash).
 async fn lying_peer(info_hash: [u8; 20], size: u64) -> SocketAddr {
-    fake_peer(move |s| serve_lies(s, info_hash, size)).await
-}
-
-async fn serve_lies(mut s: TcpStream, info_hash: [u8; 20], size: u64) {
-    if read_plaintext_handshake(&mut s).await.is_none() {
-        return;
-    }
-    let reserved = Reserved::NONE.with_extension_protocol(true);
-    let mut out = BytesMut::new();
-    out.extend_from_slice(&Handshake::new(reserved, info_hash, *b"-XX0001-lyingpeer!!!").encode());
-    ExtensionHandshake {
-        m: [(UT_METADATA.to_owned(), 3)].into(),
-        metadata_size: Some(size),
-        ..ExtensionHandshake::default()
-    }
-    .to_message()
-    .encode(&mut out);
-    if s.write_all(&out).await.is_err() {
-        return;
-    }
-    let dec = MessageDecoder::new(Limits::default());
-    let mut buf = BytesMut::new();
-    let mut their = None;
-    loop {
-        match s.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {}
-        }
-        let mut out = BytesMut::new();
-        while let Ok(Some(msg)) = dec.decode(&mut buf) {
-            let Message::Extended { id, payload } = msg else {
-                continue;
-            };
-            if id == 0 {
-                their = ExtensionHandshake::decode(&payload)
-                    .ok()
-                    .and_then(|h| h.id_of(UT_METADATA));
-                continue;
-            }
-            let (Some(their), Ok(MetadataMessage::Request { piece })) =
-                (their, MetadataMessage::decode(&payload))
-            else {
-                continue;
-            };
-            let start = piece as u64 * METADATA_PIECE_LEN as u64;
-            let len = size.saturating_sub(start).min(METADATA_PIECE_LEN as u64) as usize;
-            Message::Extended {
-                id: their,
-                payload: Bytes::from(
-                    MetadataMessage::Data {
-                        piece,
-                        total_size: size,
-                        data: Bytes::from(vec![0u8; len]),
-                    }
-                    .encode(),
-                ),
-            }
-            .encode(&mut out);
-        }
-        if s.write_all(&out).await.is_err() {
-            return;
-        }
-    }
+    let lie = MetadataLie {
+        advertised: size,
+        sent_total: size,
+    };
+    fake_peer(move |s| serve_lying_metadata(s, info_hash, lie)).await
 }
 
 /// A TCP proxy to `to` that waits `delay` before connecting: a peer that answers late.
 async fn slow_proxy(to: SocketAddr, delay: Duration) -> SocketAddr {
-    fake_peer(move |mut a| async move {
-        tokio::time::sleep(delay).await;
-        if let Ok(mut b) = TcpStream::connect(to).await {
-            let _ = tokio::io::copy_bidirectional(&mut a, &mut b).await;
-        }
-    })
-    .await
+    fake_peer(move |a| proxy_late(a, to, delay)).await
 }
 
 fn magnet_for(info_hash: InfoHash, peers: &[SocketAddr]) -> Magnet {

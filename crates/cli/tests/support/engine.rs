@@ -2,7 +2,7 @@
 //! with deterministic content, child processes that die with the test, tool checks,
 //! an in-process bitswarm tracker, and runners for bitswarm, libtorrent, aria2c and
 //! Transmission with the loopback settings of INTEROP.md.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-use bitswarm_proto::TorrentSpec;
 
 pub const PYTHON: &str = "/usr/bin/python3";
 pub const BITSWARM: &str = env!("CARGO_BIN_EXE_bitswarm");
@@ -187,19 +185,8 @@ impl Drop for Proc {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift), different per `seed`.
-pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
+pub use bitswarm_testkit::torrent::content;
+use bitswarm_testkit::torrent::{self as kit, Files};
 
 /// A torrent written to disk: `.torrent` path, data path (file or folder), info-hash hex.
 pub struct TestTorrent {
@@ -230,45 +217,19 @@ pub fn make_torrent(
     piece_length: u32,
     trackers: Vec<String>,
 ) -> TestTorrent {
-    let single = files.len() == 1 && files[0].0.is_empty();
-    let src = dir.join("src");
-    let data = src.join(name);
-    let mut all = Vec::new();
-    let mut listed = Vec::new();
-    for (i, (path, len)) in files.iter().enumerate() {
-        let bytes = content(*len, i as u64 + 7);
-        let file = if single {
-            data.clone()
-        } else {
-            data.join(path)
-        };
-        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&file, &bytes).expect("write data");
-        all.extend_from_slice(&bytes);
-        listed.push((
-            path.split('/').map(str::to_owned).collect::<Vec<_>>(),
-            *len as u64,
-        ));
-    }
-    let pieces = all
-        .chunks(piece_length as usize)
-        .map(bitswarm_proto::sha1::digest)
-        .collect();
-    let spec = TorrentSpec {
-        name: name.to_owned(),
-        single_length: single.then_some(all.len() as u64),
-        files: if single { Vec::new() } else { listed },
-        piece_length,
-        pieces,
-        private: false,
-        source: None,
-        trackers,
-        web_seeds: Vec::new(),
-        comment: None,
-        created_by: Some("bitswarm interop tests".into()),
-        creation_date: None,
-    };
-    let bytes = spec.to_bytes().expect("torrent bytes");
+    let data = dir.join("src").join(name);
+    let files: Vec<(&str, usize)> = files.iter().map(|(p, len)| (p.as_str(), *len)).collect();
+    let bytes = kit::write(
+        &data,
+        &Files {
+            name,
+            files: &files,
+            piece_length,
+            trackers,
+            private: false,
+            first_seed: 7,
+        },
+    );
     let meta = bitswarm_proto::Metainfo::from_bytes(&bytes).expect("parse torrent");
     let torrent = dir.join(format!("{name}.torrent"));
     std::fs::write(&torrent, &bytes).expect("write torrent");

@@ -1,7 +1,7 @@
 //! Shared helpers of the network tests: deterministic content, torrents built in
 //! memory, sessions on loopback (seeding, waiting for a download), an in-process
 //! tracker, and the plumbing of hand-written peers (listener, handshake, close check).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -10,24 +10,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bitswarm_net::{AddTorrent, Session, SessionConfig, TorrentHandle, TorrentStats};
-use bitswarm_proto::{Metainfo, TorrentSpec};
-use bitswarm_wire::HANDSHAKE_LEN;
+use bitswarm_proto::Metainfo;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
-/// Deterministic pseudo-random bytes (xorshift), different per `seed`.
-pub fn content(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        v.extend_from_slice(&x.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
+pub use bitswarm_testkit::peers::read_plaintext_handshake;
+pub use bitswarm_testkit::torrent::content;
+use bitswarm_testkit::torrent::{self as kit, Files};
 
 /// Writes files under `root/name/...` (or `root/name` for one file without a path) and
 /// builds their torrent. `files`: (relative path, length). Returns the metainfo and the
@@ -39,73 +28,37 @@ pub fn make_torrent(
     piece_length: u32,
     trackers: Vec<String>,
 ) -> (Arc<Metainfo>, PathBuf) {
-    let single = files.len() == 1 && files[0].0.is_empty();
-    let mut all = Vec::new();
-    let data_path = root.join(name);
-    let mut listed = Vec::new();
-    for (i, (path, len)) in files.iter().enumerate() {
-        let bytes = content(*len, i as u64 + 1);
-        let file = if single {
-            data_path.clone()
-        } else {
-            data_path.join(path)
-        };
-        if let Some(parent) = file.parent() {
-            std::fs::create_dir_all(parent).unwrap();
-        }
-        std::fs::write(&file, &bytes).unwrap();
-        all.extend_from_slice(&bytes);
-        listed.push((
-            path.split('/').map(str::to_owned).collect::<Vec<_>>(),
-            *len as u64,
-        ));
-    }
-    let pieces = all
-        .chunks(piece_length as usize)
-        .map(bitswarm_proto::sha1::digest)
-        .collect();
-    let spec = TorrentSpec {
-        name: name.to_owned(),
-        single_length: single.then_some(all.len() as u64),
-        files: if single { Vec::new() } else { listed },
-        piece_length,
-        pieces,
-        private: false,
-        source: None,
-        trackers,
-        web_seeds: Vec::new(),
-        comment: None,
-        created_by: Some("bitswarm tests".into()),
-        creation_date: None,
-    };
-    let bytes = spec.to_bytes().unwrap();
-    (Arc::new(Metainfo::from_bytes(&bytes).unwrap()), data_path)
+    write_torrent(root, name, files, piece_length, trackers, false)
 }
 
 /// A one-file private torrent (BEP 27) of `len` bytes written under `root/name`.
 pub fn private_torrent(root: &Path, name: &str, len: usize) -> (Arc<Metainfo>, PathBuf) {
-    let (_, data) = make_torrent(root, name, &[("", len)], 32 * 1024, vec![]);
-    let bytes = std::fs::read(&data).unwrap();
-    let spec = TorrentSpec {
-        name: name.into(),
-        single_length: Some(bytes.len() as u64),
-        files: Vec::new(),
-        piece_length: 32 * 1024,
-        pieces: bytes
-            .chunks(32 * 1024)
-            .map(bitswarm_proto::sha1::digest)
-            .collect(),
-        private: true,
-        source: None,
-        trackers: Vec::new(),
-        web_seeds: Vec::new(),
-        comment: None,
-        created_by: None,
-        creation_date: None,
-    };
-    let meta = Metainfo::from_bytes(&spec.to_bytes().unwrap()).unwrap();
+    let (meta, data) = write_torrent(root, name, &[("", len)], 32 * 1024, vec![], true);
     assert!(meta.info().is_private());
-    (Arc::new(meta), data)
+    (meta, data)
+}
+
+fn write_torrent(
+    root: &Path,
+    name: &str,
+    files: &[(&str, usize)],
+    piece_length: u32,
+    trackers: Vec<String>,
+    private: bool,
+) -> (Arc<Metainfo>, PathBuf) {
+    let data = root.join(name);
+    let bytes = kit::write(
+        &data,
+        &Files {
+            name,
+            files,
+            piece_length,
+            trackers,
+            private,
+            first_seed: 1,
+        },
+    );
+    (Arc::new(Metainfo::from_bytes(&bytes).unwrap()), data)
 }
 
 /// Session settings for loopback tests.
@@ -182,18 +135,6 @@ where
         }
     });
     addr
-}
-
-/// Reads a plaintext BitTorrent handshake. `None` when the stream ends first or does
-/// not start as one: a plaintext-only peer refuses an encrypted (MSE) handshake at
-/// once, so the dialler falls back to plaintext.
-pub async fn read_plaintext_handshake(s: &mut TcpStream) -> Option<[u8; HANDSHAKE_LEN]> {
-    let mut hs = [0u8; HANDSHAKE_LEN];
-    if s.read_exact(&mut hs[..20]).await.is_err() || &hs[..20] != b"\x13BitTorrent protocol" {
-        return None;
-    }
-    s.read_exact(&mut hs[20..]).await.ok()?;
-    Some(hs)
 }
 
 /// Whether the other side closes `s` (or the stream fails) within `within`; what it
