@@ -16,8 +16,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use bitswarm_net::magnet::FetchedMetadata;
 use bitswarm_net::{
-    parse_rate, AddTorrent, DataLocation, EncryptionPolicy, Session, SessionConfig, TorrentHandle,
-    TorrentState, TorrentStats,
+    parse_rate, AddTorrent, DataLocation, Session, SessionConfig, TorrentHandle, TorrentState,
+    TorrentStats,
 };
 use bitswarm_proto::{Magnet, Metainfo};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -96,21 +96,8 @@ pub struct DownloadArgs {
     /// Parallel: a worker without progress for SECS seconds is reported failed.
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     pub stall_timeout: u64,
-    /// Protocol encryption (MSE/PE): `prefer` dials encrypted and falls back to
-    /// plaintext, and accepts both; `require` uses encrypted (RC4) connections only;
-    /// `disable` uses plaintext only.
-    #[arg(long, value_name = "MODE", default_value = "prefer")]
-    pub encryption: EncryptionPolicy,
-    /// Seconds a peer has to finish its handshake (encrypted or not).
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub handshake_timeout: u64,
     #[command(flatten)]
-    pub dht: super::dht_args::DhtArgs,
-    #[command(flatten)]
-    pub lsd: super::lsd_args::LsdArgs,
-    /// Do not exchange peers with peers (BEP 11 PEX; never done for private torrents).
-    #[arg(long)]
-    pub no_pex: bool,
+    pub net: super::peer_args::PeerArgs,
 }
 
 /// Parses a rate for clap (0 = unlimited).
@@ -137,8 +124,8 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         if m.peer_addrs().is_empty()
             && m.trackers.is_empty()
             && args.peers.is_empty()
-            && args.dht.no_dht
-            && args.lsd.no_lsd
+            && args.net.dht.no_dht
+            && args.net.lsd.no_lsd
         {
             return Err(Failure {
                 code: 2,
@@ -156,25 +143,23 @@ pub fn run(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         }
     };
     init_logging();
-    let config = SessionConfig {
-        listen: SocketAddr::from(([0, 0, 0, 0], args.port)),
-        download_limit: args.download_limit.filter(|r| *r > 0),
-        upload_limit: args.upload_limit.filter(|r| *r > 0),
-        max_peers: args.max_peers.max(1),
-        peer_check_interval: Duration::from_secs(args.peer_check_interval.max(1)),
-        max_failcount: args.max_failcount.max(1),
-        max_announce_interval: args.announce_interval.map(Duration::from_secs),
-        encryption: args.encryption,
-        handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
-        dht: args.dht.settings(Some(
+    let config = args.net.configure(
+        SessionConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], args.port)),
+            download_limit: args.download_limit.filter(|r| *r > 0),
+            upload_limit: args.upload_limit.filter(|r| *r > 0),
+            max_peers: args.max_peers.max(1),
+            peer_check_interval: Duration::from_secs(args.peer_check_interval.max(1)),
+            max_failcount: args.max_failcount.max(1),
+            max_announce_interval: args.announce_interval.map(Duration::from_secs),
+            ..SessionConfig::default()
+        },
+        Some(
             args.output
                 .join(".bitswarm")
                 .join(super::dht_args::CACHE_NAME),
-        )),
-        pex: !args.no_pex,
-        lsd: args.lsd.settings(),
-        ..SessionConfig::default()
-    };
+        ),
+    );
     let add = |metainfo: Arc<Metainfo>, extra_peers: Vec<SocketAddr>| AddTorrent {
         metainfo,
         location: DataLocation::SaveDir(args.output.clone()),

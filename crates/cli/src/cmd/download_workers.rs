@@ -118,8 +118,8 @@ fn task(args: &DownloadArgs) -> anyhow::Result<Task> {
         max_failcount: args.max_failcount,
         announce_interval_secs: args.announce_interval,
         recheck: args.recheck,
-        encryption: args.encryption,
-        handshake_timeout_secs: args.handshake_timeout,
+        encryption: args.net.encryption,
+        handshake_timeout_secs: args.net.handshake_timeout,
         metadata_timeout_secs: args.metadata_timeout,
         advertise_ip: args
             .advertise_ip

@@ -6,6 +6,7 @@ pub mod download;
 pub mod download_workers;
 pub mod info;
 pub mod lsd_args;
+pub mod peer_args;
 pub mod seed;
 pub mod sim;
 pub mod swarm;

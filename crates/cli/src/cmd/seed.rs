@@ -8,9 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitswarm_net::{
-    AddTorrent, DataLocation, EncryptionPolicy, Session, SessionConfig, TorrentState,
-};
+use bitswarm_net::{AddTorrent, DataLocation, Session, SessionConfig, TorrentState};
 use indicatif::ProgressBar;
 
 use crate::cmd::download::{init_logging, rate_arg, run_blocking, status_line, watch_until};
@@ -40,39 +38,24 @@ pub struct SeedArgs {
     /// Re-announce to trackers at least every SECS seconds.
     #[arg(long, value_name = "SECS")]
     pub announce_interval: Option<u64>,
-    /// Protocol encryption (MSE/PE): `prefer` dials encrypted and falls back to
-    /// plaintext, and accepts both; `require` uses encrypted (RC4) connections only;
-    /// `disable` uses plaintext only.
-    #[arg(long, value_name = "MODE", default_value = "prefer")]
-    pub encryption: EncryptionPolicy,
-    /// Seconds a peer has to finish its handshake (encrypted or not).
-    #[arg(long, value_name = "SECS", default_value_t = 10)]
-    pub handshake_timeout: u64,
     #[command(flatten)]
-    pub dht: super::dht_args::DhtArgs,
-    #[command(flatten)]
-    pub lsd: super::lsd_args::LsdArgs,
-    /// Do not exchange peers with peers (BEP 11 PEX; never done for private torrents).
-    #[arg(long)]
-    pub no_pex: bool,
+    pub net: super::peer_args::PeerArgs,
 }
 
 /// Run `bitswarm seed`.
 pub fn run(args: SeedArgs) -> anyhow::Result<ExitCode> {
     let meta = crate::torrent_file::load(Path::new(&args.torrent))?;
     init_logging();
-    let config = SessionConfig {
-        listen: SocketAddr::from(([0, 0, 0, 0], args.port)),
-        upload_limit: args.upload_limit.filter(|r| *r > 0),
-        max_peers: args.max_peers.max(1),
-        max_announce_interval: args.announce_interval.map(Duration::from_secs),
-        encryption: args.encryption,
-        handshake_timeout: Duration::from_secs(args.handshake_timeout.max(1)),
-        dht: args.dht.settings(super::dht_args::state_cache()),
-        pex: !args.no_pex,
-        lsd: args.lsd.settings(),
-        ..SessionConfig::default()
-    };
+    let config = args.net.configure(
+        SessionConfig {
+            listen: SocketAddr::from(([0, 0, 0, 0], args.port)),
+            upload_limit: args.upload_limit.filter(|r| *r > 0),
+            max_peers: args.max_peers.max(1),
+            max_announce_interval: args.announce_interval.map(Duration::from_secs),
+            ..SessionConfig::default()
+        },
+        super::dht_args::state_cache(),
+    );
     let add = AddTorrent {
         extra_peers: args.peers.clone(),
         ..AddTorrent::seed(Arc::new(meta), args.path.clone())
