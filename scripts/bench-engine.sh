@@ -11,7 +11,11 @@
 # in/out_enc_policy disabled), so no connection waits for an MSE attempt to fail; one
 # extra row shows bitswarm's default `prefer`: an MSE handshake, then (both sides offering
 # both) a plaintext payload, as libtorrent's default does.
-# Needs: python3-libtorrent (Debian's /usr/bin/python3), bc.
+# Each row also prints the CPU time (user + system, core-seconds per GiB moved) of the seed
+# (counted from when it is ready to serve, so its start-up check is left out) and of the
+# leecher (start to exit): a figure the other load on the machine disturbs far less than
+# the wall time.
+# Needs: python3-libtorrent (Debian's /usr/bin/python3), bc, time (GNU /usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,17 +77,23 @@ start_seed() { # kind port -> pid in SEED_PID
   else
     for _ in $(seq 400); do grep -q checked "$TMP/seed.log" && break; sleep 0.05; done
   fi
+  SEED_TICKS0=$(cpu_ticks "$SEED_PID")
 }
 
-# Runs one leecher to completion; prints seconds.
+# User + system CPU time of a running process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK=$(getconf CLK_TCK)
+GIB=$(echo "$BYTES / 1073741824" | bc -l)
+
+# Runs one leecher to completion; prints its wall seconds, then its CPU seconds.
 leech() { # kind seed_port
   local kind=$1 sport=$2 out="$TMP/out" start end
   rm -rf "$out"; mkdir -p "$out"
   start=$(date +%s.%N)
   if [ "$kind" = bitswarm ]; then
-    "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" >/dev/null 2>"$TMP/leech.log" || true
+    /usr/bin/time -f "%U %S" -o "$TMP/leech.cpu" "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" >/dev/null 2>"$TMP/leech.log" || true
   else
-    $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 --plaintext >"$TMP/leech.log" 2>&1 || true
+    /usr/bin/time -f "%U %S" -o "$TMP/leech.cpu" $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 --plaintext >"$TMP/leech.log" 2>&1 || true
   fi
   end=$(date +%s.%N)
   cmp -s "$out/data.bin" "$TMP/src/data.bin" || {
@@ -92,21 +102,28 @@ leech() { # kind seed_port
     exit 1
   }
   echo "$end - $start" | bc -l
+  awk '{print $1 + $2}' "$TMP/leech.cpu"
 }
 
 run_pair() { # seed_kind leech_kind
-  local best="" t port
+  local best="" t port res lcpu scpu best_scpu best_lcpu
   for _ in $(seq "${REPEAT:-1}"); do
     port=$(next_port)
     start_seed "$1" "$port"
-    t=$(leech "$2" "$port")
+    res=$(leech "$2" "$port")
+    scpu=$(echo "($(cpu_ticks "$SEED_PID") - $SEED_TICKS0) / $TICK / $GIB" | bc -l)
     kill "$SEED_PID" 2>/dev/null || true; wait "$SEED_PID" 2>/dev/null || true
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+    t=$(echo "$res" | head -1)
+    lcpu=$(echo "$(echo "$res" | tail -1) / $GIB" | bc -l)
+    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then
+      best=$t; best_scpu=$scpu; best_lcpu=$lcpu
+    fi
   done
-  printf "%-34s %7.2f s  %8.1f MB/s\n" "$1 -> $2${3:-}" "$best" "$(echo "$BYTES / $best / 1000000" | bc -l)"
+  printf "%-34s %7.2f s  %8.1f MB/s   cpu s/GiB: seed %5.2f  leecher %5.2f\n" "$1 -> $2${3:-}" "$best" \
+    "$(echo "$BYTES / $best / 1000000" | bc -l)" "$best_scpu" "$best_lcpu"
 }
 
-echo "seed -> leecher                      wall       throughput"
+echo "seed -> leecher                      wall       throughput   (CPU of the best run)"
 run_pair bitswarm bitswarm
 run_pair libtorrent bitswarm
 run_pair bitswarm libtorrent

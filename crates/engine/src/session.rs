@@ -379,15 +379,34 @@ impl PeerSession {
         }
         // Header and payload go out as two buffers (vectored write), so the block's
         // bytes are never copied into a message buffer.
-        let mut header = BytesMut::with_capacity(13);
-        header.extend_from_slice(&(9 + data.len() as u32).to_be_bytes());
-        header.extend_from_slice(&[bitswarm_wire::message::id::PIECE]);
-        header.extend_from_slice(&block.piece.to_be_bytes());
-        header.extend_from_slice(&block.offset.to_be_bytes());
-        self.send.push_back(header.freeze());
+        self.queue_piece_header(block.piece, block.offset, data.len() as u32);
         self.send.push_back(data);
         self.last_sent = now;
         true
+    }
+
+    /// Like [`PeerSession::send_block`], but queues only the `piece` message's 13-byte
+    /// header: the caller sends the block's `block.length` bytes itself right after the
+    /// last buffer [`PeerSession::poll_transmit`] yields (e.g. straight from a file).
+    /// Returns false (nothing queued: send nothing) if the request is no longer pending
+    /// or the session is closed.
+    pub fn send_block_header(&mut self, block: BlockInfo, now: Instant) -> bool {
+        if !self.incoming.remove(&block) || self.phase == Phase::Closed {
+            return false;
+        }
+        self.upload.record(u64::from(block.length), now);
+        self.queue_piece_header(block.piece, block.offset, block.length);
+        self.last_sent = now;
+        true
+    }
+
+    fn queue_piece_header(&mut self, piece: u32, offset: u32, len: u32) {
+        let mut header = BytesMut::with_capacity(13);
+        header.extend_from_slice(&(9 + len).to_be_bytes());
+        header.extend_from_slice(&[bitswarm_wire::message::id::PIECE]);
+        header.extend_from_slice(&piece.to_be_bytes());
+        header.extend_from_slice(&offset.to_be_bytes());
+        self.send.push_back(header.freeze());
     }
 
     /// Refuses a pending request of the peer (reject under the fast extension).

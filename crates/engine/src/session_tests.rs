@@ -146,6 +146,64 @@ fn have_all_request_piece_flow() {
     assert_eq!(events(&mut b), vec![SessionEvent::Have(3)]);
 }
 
+/// The header-only form: what `poll_transmit` yields followed by the block's bytes
+/// (sent by the caller, e.g. from a file) is the same `piece` message as `send_block`'s.
+#[test]
+fn block_header_then_caller_payload_is_the_piece_message() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = handshaken_pair(t0);
+    b.send_pieces(&Bitfield::full(N), t0);
+    a.send_pieces(&Bitfield::new(N), t0);
+    pump(&mut b, &mut a, t0);
+    pump(&mut a, &mut b, t0);
+    a.set_interested(true, t0);
+    pump(&mut a, &mut b, t0);
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    let short = BlockInfo {
+        piece: 4,
+        offset: BLOCK_LEN,
+        length: 1000,
+    };
+    a.request(block(3), t0);
+    a.request(short, t0);
+    pump(&mut a, &mut b, t0);
+    events(&mut a);
+    events(&mut b);
+    assert!(!b.send_block_header(block(9), t0), "never requested");
+    assert!(b.poll_transmit().is_none());
+    let mut wire = Vec::new();
+    for (blk, byte) in [(block(3), 5u8), (short, 6u8)] {
+        assert!(b.send_block_header(blk, t0));
+        assert!(!b.send_block_header(blk, t0), "answered once");
+        let before = wire.len();
+        while let Some(buf) = b.poll_transmit() {
+            wire.extend_from_slice(&buf);
+        }
+        assert_eq!(wire.len() - before, 13, "the header only");
+        wire.extend(std::iter::repeat_n(byte, blk.length as usize));
+    }
+    assert!(
+        b.upload_rate(t0 + Duration::from_secs(2)) > 0,
+        "counted as upload"
+    );
+    a.handle_bytes(&wire, t0);
+    assert_eq!(
+        events(&mut a),
+        vec![
+            SessionEvent::Block {
+                block: block(3),
+                data: Bytes::from(vec![5u8; BLOCK_LEN as usize])
+            },
+            SessionEvent::Block {
+                block: short,
+                data: Bytes::from(vec![6u8; 1000])
+            }
+        ]
+    );
+    assert!(a.requests().is_empty());
+}
+
 #[test]
 fn unrequested_piece_closes_under_fast() {
     let t0 = Instant::now();

@@ -53,6 +53,10 @@ pub struct SessionConfig {
     /// Local Service Discovery (BEP 14, `None`: off). Off by default for the same
     /// reason as `pex`; the CLI turns it on.
     pub lsd: Option<crate::lsd::LsdSettings>,
+    /// Upload blocks straight from the page cache with `sendfile(2)` on plaintext
+    /// connections while no upload limit is set (false: read them into memory first,
+    /// as encrypted or rate-limited connections always do).
+    pub zero_copy_upload: bool,
 }
 
 impl Default for SessionConfig {
@@ -78,6 +82,7 @@ impl Default for SessionConfig {
             dht: None,
             pex: false,
             lsd: None,
+            zero_copy_upload: true,
         }
     }
 }

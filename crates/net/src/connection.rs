@@ -12,16 +12,21 @@
 //! in [`ConnHandle::take_uploaded`] only once the socket write of the whole buffer has
 //! completed; what is still queued when the task is aborted or the socket fails is
 //! never counted.
+//!
+//! Zero-copy: on a plaintext connection the driver may queue a block's bytes as a file
+//! range ([`OutData::File`]) instead of a buffer; the writer sends it with `sendfile(2)`
+//! (`send_file.rs`). [`ConnHandle::plaintext`] tells the driver when that is allowed.
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bitswarm_engine::PeerKey;
 use bitswarm_mse::Rc4Stream;
+use bitswarm_storage::FileRange;
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -54,12 +59,44 @@ pub enum ConnEvent {
     Closed(PeerKey, Option<String>),
 }
 
+/// What to write: bytes in memory, or a range of a file sent with `sendfile(2)`
+/// (plaintext connections only).
+#[derive(Debug, Clone)]
+pub enum OutData {
+    /// Bytes in memory.
+    Bytes(Bytes),
+    /// Bytes of a file, sent from the page cache.
+    File(FileRange),
+}
+
+impl OutData {
+    /// Bytes left to write.
+    pub fn len(&self) -> usize {
+        match self {
+            OutData::Bytes(b) => b.len(),
+            OutData::File(r) => r.len,
+        }
+    }
+
+    /// Whether nothing is left to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn advance(&mut self, n: usize) {
+        match self {
+            OutData::Bytes(b) => b.advance(n),
+            OutData::File(r) => r.advance(n),
+        }
+    }
+}
+
 /// A buffer to write, and how many block payload bytes it carries (counted as uploaded
 /// once the buffer is written whole).
 #[derive(Debug, Clone)]
 pub struct OutBuf {
     /// The bytes.
-    pub data: Bytes,
+    pub data: OutData,
     /// Block payload in `data` (0: protocol bytes only).
     pub payload: u32,
 }
@@ -67,13 +104,29 @@ pub struct OutBuf {
 impl OutBuf {
     /// Protocol bytes (not counted as uploaded payload).
     pub fn protocol(data: Bytes) -> OutBuf {
-        OutBuf { data, payload: 0 }
+        OutBuf {
+            data: OutData::Bytes(data),
+            payload: 0,
+        }
     }
 
     /// A block's payload, all of `data`.
     pub fn payload(data: Bytes) -> OutBuf {
         let payload = data.len() as u32;
-        OutBuf { data, payload }
+        OutBuf {
+            data: OutData::Bytes(data),
+            payload,
+        }
+    }
+
+    /// A block's payload (or part of it) in a file, sent with `sendfile(2)`: only for a
+    /// connection whose [`ConnHandle::plaintext`] is true.
+    pub fn file(range: FileRange) -> OutBuf {
+        let payload = range.len as u32;
+        OutBuf {
+            data: OutData::File(range),
+            payload,
+        }
     }
 }
 
@@ -83,6 +136,8 @@ pub struct ConnHandle {
     tx: mpsc::UnboundedSender<Vec<OutBuf>>,
     backlog: Arc<AtomicUsize>,
     uploaded: Arc<AtomicU64>,
+    plaintext: Arc<AtomicBool>,
+    sent_from_file: Arc<AtomicU64>,
     task: tokio::task::AbortHandle,
 }
 
@@ -112,6 +167,19 @@ impl ConnHandle {
     /// handle is dropped (the task writes what was queued, then closes).
     pub fn uploaded_counter(&self) -> Arc<AtomicU64> {
         self.uploaded.clone()
+    }
+
+    /// Bytes sent straight from files (`sendfile`) since the last call.
+    pub fn take_sent_from_file(&self) -> u64 {
+        self.sent_from_file.swap(0, Ordering::AcqRel)
+    }
+
+    /// Whether the connection is established without encryption (the payload is not
+    /// RC4-encrypted), so file ranges ([`OutBuf::file`]) may be queued. False until a
+    /// dialled connection's handshake is done, which is before the peer can send a
+    /// request.
+    pub fn plaintext(&self) -> bool {
+        self.plaintext.load(Ordering::Acquire)
     }
 
     /// Bytes queued and not yet written.
@@ -160,9 +228,14 @@ pub fn spawn_connection(
     let (tx, rx) = mpsc::unbounded_channel();
     let backlog = Arc::new(AtomicUsize::new(0));
     let uploaded = Arc::new(AtomicU64::new(0));
+    let plain = matches!(&socket, Socket::Accepted(s) if s.cipher.is_none());
+    let plaintext = Arc::new(AtomicBool::new(plain));
+    let sent_from_file = Arc::new(AtomicU64::new(0));
     let counters = Counters {
         backlog: backlog.clone(),
         uploaded: uploaded.clone(),
+        plaintext: plaintext.clone(),
+        sent_from_file: sent_from_file.clone(),
     };
     let task = tokio::spawn(async move {
         let reason = run(key, socket, rx, &events, limiters, counters).await;
@@ -172,6 +245,8 @@ pub fn spawn_connection(
         tx,
         backlog,
         uploaded,
+        plaintext,
+        sent_from_file,
         task: task.abort_handle(),
     }
 }
@@ -182,6 +257,10 @@ struct Counters {
     backlog: Arc<AtomicUsize>,
     /// Payload bytes written, not yet taken by the driver.
     uploaded: Arc<AtomicU64>,
+    /// Whether the payload goes unencrypted (set once the stream is established).
+    plaintext: Arc<AtomicBool>,
+    /// Bytes sent with `sendfile`, not yet taken by the driver.
+    sent_from_file: Arc<AtomicU64>,
 }
 
 async fn run(
@@ -205,6 +284,10 @@ async fn run(
                 Ok(d) => d,
                 Err(e) => return Some(e),
             };
+            // Before the driver hears of the connection, so before any request.
+            counters
+                .plaintext
+                .store(d.peer.cipher.is_none(), Ordering::Release);
             if events.send(ConnEvent::Connected(key)).await.is_err() {
                 return None;
             }
@@ -278,10 +361,20 @@ async fn write_loop(
     counters: &Counters,
 ) -> Option<String> {
     let mut queue: VecDeque<OutBuf> = VecDeque::new();
+    let mut corked = false;
     loop {
         if queue.is_empty() {
+            if corked {
+                // Nothing more to pack: send the tail now.
+                crate::send_file::set_cork(w.as_ref(), false);
+                corked = false;
+            }
             match rx.recv().await {
-                Some(bufs) => queue_bufs(&mut queue, bufs, encrypt.as_mut()),
+                Some(bufs) => {
+                    if let Err(e) = queue_bufs(&mut queue, bufs, encrypt.as_mut()) {
+                        return Some(e);
+                    }
+                }
                 None => {
                     // The driver dropped us: everything it queued is written.
                     let _ = w.shutdown().await;
@@ -290,15 +383,33 @@ async fn write_loop(
             }
         }
         while let Ok(bufs) = rx.try_recv() {
-            queue_bufs(&mut queue, bufs, encrypt.as_mut());
+            if let Err(e) = queue_bufs(&mut queue, bufs, encrypt.as_mut()) {
+                return Some(e);
+            }
             if queue.len() > 256 {
                 break;
             }
         }
-        let (written, payload) = match write_some(&mut w, &mut queue).await {
+        // Nothing to write for an empty buffer (its payload is 0).
+        while queue.front().is_some_and(|b| b.data.is_empty()) {
+            queue.pop_front();
+        }
+        let from_file = matches!(
+            queue.front(),
+            Some(OutBuf {
+                data: OutData::File(_),
+                ..
+            })
+        );
+        let (written, payload) = match write_some(&mut w, &mut queue, &mut corked).await {
             Ok(n) => n,
             Err(e) => return Some(format!("write: {e}")),
         };
+        if from_file {
+            counters
+                .sent_from_file
+                .fetch_add(written as u64, Ordering::Relaxed);
+        }
         if payload > 0 {
             counters.uploaded.fetch_add(payload, Ordering::AcqRel);
         }
@@ -312,42 +423,77 @@ async fn write_loop(
 
 /// Queues `bufs` for writing; with a cipher, encrypted into one new allocation (the
 /// driver's buffers may be shared, so they are not changed in place), split again into
-/// one buffer per original so each keeps its payload count.
-fn queue_bufs(queue: &mut VecDeque<OutBuf>, bufs: Vec<OutBuf>, encrypt: Option<&mut Rc4Stream>) {
+/// one buffer per original so each keeps its payload count. A file range cannot be
+/// encrypted without reading it: the driver never queues one on an encrypted
+/// connection, and doing so is an error that closes it.
+fn queue_bufs(
+    queue: &mut VecDeque<OutBuf>,
+    bufs: Vec<OutBuf>,
+    encrypt: Option<&mut Rc4Stream>,
+) -> Result<(), String> {
     let Some(enc) = encrypt else {
         queue.extend(bufs);
-        return;
+        return Ok(());
     };
     let total: usize = bufs.iter().map(|b| b.data.len()).sum();
     let mut out = vec![0u8; total];
     let mut at = 0;
     for b in &bufs {
-        enc.apply_to(&b.data, &mut out[at..at + b.data.len()]);
-        at += b.data.len();
+        let OutData::Bytes(data) = &b.data else {
+            return Err("internal: a file range was queued on an encrypted connection".into());
+        };
+        enc.apply_to(data, &mut out[at..at + data.len()]);
+        at += data.len();
     }
     let mut out = Bytes::from(out);
     for b in bufs {
         let data = out.split_to(b.data.len());
         queue.push_back(OutBuf {
-            data,
+            data: OutData::Bytes(data),
             payload: b.payload,
         });
     }
+    Ok(())
 }
 
-/// One vectored write of up to 64 buffers; consumes what was written. Returns the bytes
-/// written and the payload of the buffers it finished.
+/// One write: a vectored write of up to 64 buffers in memory, or one `sendfile` of the
+/// file range at the front; consumes what was written. Corks the socket before a write
+/// that a file range follows or is (see `send_file.rs`). Returns the bytes written and
+/// the payload of the buffers it finished.
 async fn write_some(
     w: &mut OwnedWriteHalf,
     queue: &mut VecDeque<OutBuf>,
+    corked: &mut bool,
 ) -> std::io::Result<(usize, u64)> {
-    let n = {
-        let slices: Vec<IoSlice<'_>> = queue
-            .iter()
-            .take(64)
-            .map(|b| IoSlice::new(&b.data))
-            .collect();
-        w.write_vectored(&slices).await?
+    if queue.is_empty() {
+        return Ok((0, 0));
+    }
+    let n = match queue.front().map(|b| &b.data) {
+        Some(OutData::File(range)) => {
+            if !*corked {
+                crate::send_file::set_cork(w.as_ref(), true);
+                *corked = true;
+            }
+            crate::send_file::send_range(w.as_ref(), range).await?
+        }
+        _ => {
+            let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(queue.len().min(64));
+            let mut file_follows = false;
+            for b in queue.iter().take(64) {
+                match &b.data {
+                    OutData::Bytes(data) => slices.push(IoSlice::new(data)),
+                    OutData::File(_) => {
+                        file_follows = true;
+                        break;
+                    }
+                }
+            }
+            if file_follows && !*corked {
+                crate::send_file::set_cork(w.as_ref(), true);
+                *corked = true;
+            }
+            w.write_vectored(&slices).await?
+        }
     };
     if n == 0 {
         return Err(std::io::ErrorKind::WriteZero.into());
@@ -377,9 +523,23 @@ mod tests {
     use tokio::net::{TcpListener, TcpStream};
 
     async fn pair(cipher: bool) -> (ConnHandle, TcpStream, mpsc::Receiver<ConnEvent>) {
+        pair_with(cipher, None).await
+    }
+
+    /// A connection task on one end of a loopback pair (its send buffer `sndbuf` bytes,
+    /// if given), and the other end.
+    async fn pair_with(
+        cipher: bool,
+        sndbuf: Option<usize>,
+    ) -> (ConnHandle, TcpStream, mpsc::Receiver<ConnEvent>) {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let far = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
         let (near, _) = l.accept().await.unwrap();
+        if let Some(n) = sndbuf {
+            socket2::SockRef::from(&near)
+                .set_send_buffer_size(n)
+                .unwrap();
+        }
         let cipher = cipher.then(|| {
             Box::new(Rc4Pair {
                 encrypt: Rc4Stream::new(&[1; 20]),
@@ -458,5 +618,138 @@ mod tests {
             "counted {up} of queued blocks"
         );
         assert_eq!(up % (16 * 1024), 0, "only whole blocks are counted: {up}");
+    }
+
+    /// Two files with known bytes; a range of one of them.
+    fn files() -> (tempfile::TempDir, Vec<Arc<std::fs::File>>, Vec<Vec<u8>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut handles = Vec::new();
+        let mut contents = Vec::new();
+        for (i, len) in [(0u8, 100_000usize), (1, 70_001)].into_iter() {
+            let data: Vec<u8> = (0..len)
+                .map(|j| (j as u32 * 7 + u32::from(i) * 13) as u8)
+                .collect();
+            let path = dir.path().join(format!("f{i}"));
+            std::fs::write(&path, &data).unwrap();
+            handles.push(Arc::new(std::fs::File::open(&path).unwrap()));
+            contents.push(data);
+        }
+        (dir, handles, contents)
+    }
+
+    fn range(file: &Arc<std::fs::File>, offset: u64, len: usize) -> OutBuf {
+        OutBuf::file(FileRange {
+            file: file.clone(),
+            offset,
+            len,
+        })
+    }
+
+    /// Blocks sent from files (one crossing from the end of one file into the next, one
+    /// of zeros in memory between them) through a socket whose send buffer is tiny and a
+    /// reader that takes a few KiB at a time: every `sendfile` is partial or finds the
+    /// buffer full, and the bytes still arrive in order, exactly.
+    #[tokio::test]
+    async fn file_ranges_survive_partial_sends_byte_for_byte() {
+        let (_dir, f, data) = files();
+        let (h, mut far, _rx) = pair_with(false, Some(4096)).await;
+        assert!(h.plaintext());
+        let mut expected = Vec::new();
+        let mut payload = 0u64;
+        for round in 0..3u64 {
+            let header = Bytes::from(vec![round as u8; 13]);
+            let a_off = 100_000 - 10_000 - round * 7;
+            let mut bufs = vec![
+                OutBuf::protocol(header.clone()),
+                range(&f[0], a_off, (100_000 - a_off) as usize),
+                range(&f[1], round, 6_384),
+                OutBuf::protocol(header.clone()),
+                OutBuf::payload(Bytes::from(vec![0u8; 5000])),
+                range(&f[1], 49_000 + round, 20_001),
+            ];
+            bufs.push(range(&f[0], 0, 0)); // empty: skipped
+            expected.extend_from_slice(&header);
+            expected.extend_from_slice(&data[0][a_off as usize..]);
+            expected.extend_from_slice(&data[1][round as usize..round as usize + 6_384]);
+            expected.extend_from_slice(&header);
+            expected.extend(std::iter::repeat_n(0u8, 5000));
+            let at = 49_000 + round as usize;
+            expected.extend_from_slice(&data[1][at..at + 20_001]);
+            payload += (100_000 - a_off) + 6_384 + 5000 + 20_001;
+            h.send_payload(bufs);
+        }
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 3000];
+        while got.len() < expected.len() {
+            let n = tokio::time::timeout(Duration::from_secs(20), far.read(&mut chunk))
+                .await
+                .unwrap_or_else(|_| panic!("stalled at {} of {}", got.len(), expected.len()))
+                .unwrap();
+            assert!(n > 0, "closed early at {}", got.len());
+            got.extend_from_slice(&chunk[..n]);
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        assert_eq!(got.len(), expected.len());
+        assert!(got == expected, "bytes differ");
+        let mut up = 0;
+        for _ in 0..100 {
+            up += h.take_uploaded();
+            if up == payload {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(up, payload);
+        let from_file = payload - 3 * 5000;
+        assert_eq!(h.take_sent_from_file(), from_file);
+        // Nothing more comes (the socket is uncorked with nothing left to send).
+        h.send(vec![Bytes::from_static(b"end")]);
+        let mut end = [0u8; 3];
+        far.read_exact(&mut end).await.unwrap();
+        assert_eq!(&end, b"end");
+    }
+
+    /// A file that ends before its queued range (shortened while seeding) closes the
+    /// connection with an error instead of sending a short message or spinning.
+    #[tokio::test]
+    async fn a_file_shorter_than_its_range_closes_the_connection() {
+        let (_dir, f, _) = files();
+        let (h, mut far, mut rx) = pair(false).await;
+        h.send_payload(vec![
+            OutBuf::protocol(Bytes::from_static(b"hdr")),
+            range(&f[1], 70_000, 2),
+        ]);
+        let reason = loop {
+            match rx.recv().await {
+                Some(ConnEvent::Closed(_, r)) => break r,
+                Some(_) => {}
+                None => panic!("no close"),
+            }
+        };
+        let reason = reason.unwrap_or_default();
+        assert!(reason.contains("file ended"), "{reason}");
+        let mut got = Vec::new();
+        far.read_to_end(&mut got).await.unwrap_or_default();
+        assert_eq!(&got[..3], b"hdr");
+        assert!(got.len() <= 4, "at most the byte the file had: {got:?}");
+    }
+
+    /// An encrypted connection never sends a file range in the clear: queuing one is an
+    /// error that closes it, and `plaintext` told the driver not to.
+    #[tokio::test]
+    async fn an_encrypted_connection_refuses_file_ranges() {
+        let (_dir, f, _) = files();
+        let (h, _far, mut rx) = pair(true).await;
+        assert!(!h.plaintext());
+        h.send_payload(vec![range(&f[0], 0, 100)]);
+        let reason = loop {
+            match rx.recv().await {
+                Some(ConnEvent::Closed(_, r)) => break r,
+                Some(_) => {}
+                None => panic!("no close"),
+            }
+        };
+        assert!(reason.unwrap_or_default().contains("encrypted"));
+        assert_eq!(h.take_sent_from_file(), 0);
     }
 }

@@ -21,7 +21,8 @@
 //!   and `torrent_dht` (BEP 5 `port`); `peer` — per-peer driver state.
 //! - [`cooperation`] — [`cooperation::Cooperation`]: a group of downloaders splitting
 //!   the pieces (outside peers give each member its share only).
-//! - [`connection`] — socket tasks: large reads, vectored writes, backpressure.
+//! - [`connection`] — socket tasks: large reads, vectored writes, backpressure;
+//!   `send_file` — zero-copy upload of file ranges (`sendfile`, `TCP_CORK`).
 //! - [`listener`] — accepts, reads the handshake, routes by info-hash.
 //! - [`dht`] — the session's DHT node and per-torrent lookups ([`DhtSettings`]).
 //! - [`encryption`] — MSE/PE: policy, encrypted handshakes on both sides.
@@ -47,6 +48,7 @@ mod metadata_serve;
 mod peer;
 pub mod rate_limit;
 mod seed_offer;
+mod send_file;
 pub mod session;
 pub mod stats;
 mod torrent;

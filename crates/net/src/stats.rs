@@ -76,6 +76,9 @@ pub struct TorrentStats {
     pub downloaded: u64,
     /// Payload bytes uploaded in this session.
     pub uploaded: u64,
+    /// Bytes sent straight from the files with `sendfile` (zero-copy, plaintext
+    /// connections without an upload limit), counted as they are written.
+    pub uploaded_zero_copy: u64,
     /// Download rate, last second, bytes/s.
     pub download_rate: u64,
     /// Download rate, 10 s average, bytes/s.
@@ -113,6 +116,7 @@ impl Default for TorrentStats {
             have_bytes: 0,
             downloaded: 0,
             uploaded: 0,
+            uploaded_zero_copy: 0,
             download_rate: 0,
             download_rate_avg: 0,
             upload_rate: 0,

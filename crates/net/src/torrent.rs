@@ -63,8 +63,8 @@ pub enum Internal {
     DiskRead {
         /// The peer.
         key: PeerKey,
-        /// Blocks read.
-        blocks: Vec<(BlockInfo, Bytes)>,
+        /// Blocks read (or located, for zero-copy).
+        blocks: Vec<(BlockInfo, crate::torrent_piece::UploadBlock)>,
         /// Bytes that were accounted as being read.
         bytes: usize,
         /// A read error, if any.
@@ -162,6 +162,8 @@ pub(crate) struct Torrent {
     /// Upload counters of removed peers whose socket tasks may still be writing what
     /// was queued (their payload is counted once written).
     pub closing_uploads: Vec<Arc<AtomicU64>>,
+    /// Bytes sent to peers straight from the files (`sendfile`).
+    pub uploaded_zero_copy: u64,
     pub hash_failures: u64,
     pub state: TorrentState,
     pub started: Instant,
@@ -331,6 +333,7 @@ impl Torrent {
             down: RateMeter::new(now),
             up: RateMeter::new(now),
             closing_uploads: Vec::new(),
+            uploaded_zero_copy: 0,
             hash_failures: 0,
             state: TorrentState::Checking,
             started: now,
@@ -397,6 +400,7 @@ impl Torrent {
             self.up.record(written, Instant::now());
         }
         self.closing_uploads.push(p.conn.uploaded_counter());
+        self.uploaded_zero_copy += p.conn.take_sent_from_file();
         if p.counted_as_seed {
             self.picker.seed_left(key);
         } else if p.counted {

@@ -353,6 +353,7 @@ impl Torrent {
             have_bytes,
             downloaded: self.down.total(),
             uploaded: self.up.total(),
+            uploaded_zero_copy: self.uploaded_zero_copy,
             download_rate: self.down.rate(now),
             download_rate_avg: self.down.average(now),
             upload_rate: self.up.rate(now),

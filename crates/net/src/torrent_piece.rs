@@ -1,13 +1,15 @@
 //! The driver's data path: blocks arriving into per-piece buffers, complete pieces to
 //! the hash pool, results back (have to every peer, or blame), and the peers' requests
-//! served from disk in batches on the blocking pool.
+//! served from disk in batches on the blocking pool: read into memory, or (plaintext
+//! connections without an upload limit) only located on disk and sent with `sendfile`
+//! by the connection task.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use bitswarm_engine::BLOCK_LEN;
 use bitswarm_engine::{BlockReceived, Fault, PeerKey};
-use bitswarm_storage::{PieceData, PieceOutcome};
+use bitswarm_storage::{split_sources, PieceData, PieceOutcome, SendSource, Storage};
 use bitswarm_wire::BlockInfo;
 use bytes::Bytes;
 use tracing::{info, warn};
@@ -18,6 +20,18 @@ use crate::torrent::{Internal, Torrent};
 
 /// Most blocks read from disk in one blocking job.
 const READ_BATCH: usize = 64;
+
+/// Zeros for padding files' bytes in a zero-copy upload (at most a block at a time).
+static ZEROS: [u8; BLOCK_LEN as usize] = [0; BLOCK_LEN as usize];
+
+/// A block ready to upload: its bytes, or where they are on disk.
+#[derive(Debug)]
+pub enum UploadBlock {
+    /// Read into memory.
+    Bytes(Bytes),
+    /// Located on disk, one source per file the block crosses (zero-copy).
+    Sources(Vec<SendSource>),
+}
 
 impl Torrent {
     pub(crate) fn on_block(&mut self, key: PeerKey, block: BlockInfo, data: Bytes, now: Instant) {
@@ -248,12 +262,16 @@ impl Torrent {
         let Some(p) = self.peers.get_mut(&key) else {
             return;
         };
+        self.uploaded_zero_copy += p.conn.take_sent_from_file();
         let written = p.conn.take_uploaded();
         if written > 0 {
             let now = Instant::now();
             p.up.record(written, now);
             self.up.record(written, now);
         }
+        let zero_copy = self.setup.config.zero_copy_upload
+            && p.conn.plaintext()
+            && self.setup.limiters.upload.rate().is_none();
         while !p.pending_uploads.is_empty() && p.conn.backlog() + p.reading < UPLOAD_BACKLOG_LIMIT {
             let n = p.pending_uploads.len().min(READ_BATCH);
             let batch: Vec<BlockInfo> = p.pending_uploads.drain(..n).collect();
@@ -262,7 +280,11 @@ impl Torrent {
             let storage = self.setup.storage.clone();
             let tx = self.internal_tx.clone();
             tokio::task::spawn_blocking(move || {
-                let (blocks, error) = read_blocks(&storage, &batch);
+                let (blocks, error) = if zero_copy {
+                    locate_blocks(&storage, &batch)
+                } else {
+                    read_blocks(&storage, &batch)
+                };
                 let _ = tx.send(Internal::DiskRead {
                     key,
                     blocks,
@@ -276,7 +298,7 @@ impl Torrent {
     pub(crate) fn on_disk_read(
         &mut self,
         key: PeerKey,
-        blocks: Vec<(BlockInfo, Bytes)>,
+        blocks: Vec<(BlockInfo, UploadBlock)>,
         bytes: usize,
         error: Option<String>,
     ) {
@@ -292,14 +314,38 @@ impl Torrent {
         // uploaded once written (not here, where they are only queued).
         let mut out = Vec::new();
         for (b, data) in blocks {
-            let (ptr, len) = (data.as_ptr(), data.len());
-            if p.session.send_block(b, data, now) {
-                while let Some(buf) = p.session.poll_transmit() {
-                    out.push(if buf.as_ptr() == ptr && buf.len() == len {
-                        OutBuf::payload(buf)
-                    } else {
-                        OutBuf::protocol(buf)
-                    });
+            match data {
+                UploadBlock::Bytes(data) => {
+                    let (ptr, len) = (data.as_ptr(), data.len());
+                    if p.session.send_block(b, data, now) {
+                        while let Some(buf) = p.session.poll_transmit() {
+                            out.push(if buf.as_ptr() == ptr && buf.len() == len {
+                                OutBuf::payload(buf)
+                            } else {
+                                OutBuf::protocol(buf)
+                            });
+                        }
+                    }
+                }
+                UploadBlock::Sources(sources) => {
+                    // The header (and whatever the session queued before it), then the
+                    // block's bytes from the file(s).
+                    if p.session.send_block_header(b, now) {
+                        while let Some(buf) = p.session.poll_transmit() {
+                            out.push(OutBuf::protocol(buf));
+                        }
+                        out.extend(sources.into_iter().map(|s| match s {
+                            SendSource::File(range) => OutBuf::file(range),
+                            SendSource::Zeros(n) => {
+                                OutBuf::payload(
+                                    ZEROS.get(..n).map_or_else(
+                                        || Bytes::from(vec![0; n]),
+                                        Bytes::from_static,
+                                    ),
+                                )
+                            }
+                        }));
+                    }
                 }
             }
         }
@@ -309,31 +355,66 @@ impl Torrent {
     }
 }
 
-/// Reads blocks, one positioned read per run of adjacent blocks of a piece; the run's
-/// buffer is split into the blocks without copying.
-fn read_blocks(
-    storage: &bitswarm_storage::Storage,
-    batch: &[BlockInfo],
-) -> (Vec<(BlockInfo, Bytes)>, Option<String>) {
-    let mut out = Vec::with_capacity(batch.len());
+/// A blocking job's result: the blocks ready, and the error that stopped it early.
+type Prepared = (Vec<(BlockInfo, UploadBlock)>, Option<String>);
+
+/// The runs of adjacent blocks of one piece in `batch`: index ranges.
+fn runs(batch: &[BlockInfo]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
     let mut i = 0;
-    while i < batch.len() {
-        let first = batch[i];
+    std::iter::from_fn(move || {
+        let first = *batch.get(i)?;
         let mut j = i + 1;
         let mut end = first.offset + first.length;
         while j < batch.len() && batch[j].piece == first.piece && batch[j].offset == end {
             end += batch[j].length;
             j += 1;
         }
-        let mut run =
-            match storage.read_vec(first.piece, first.offset, (end - first.offset) as usize) {
-                Ok(v) => Bytes::from(v),
-                Err(e) => return (out, Some(e.to_string())),
-            };
-        for b in &batch[i..j] {
-            out.push((*b, run.split_to(b.length as usize)));
-        }
+        let run = i..j;
         i = j;
+        Some(run)
+    })
+}
+
+/// Reads blocks, one positioned read per run of adjacent blocks of a piece; the run's
+/// buffer is split into the blocks without copying.
+fn read_blocks(storage: &Storage, batch: &[BlockInfo]) -> Prepared {
+    let mut out = Vec::with_capacity(batch.len());
+    for r in runs(batch) {
+        let blocks = &batch[r];
+        let (first, len) = run_span(blocks);
+        let mut run = match storage.read_vec(first.piece, first.offset, len) {
+            Ok(v) => Bytes::from(v),
+            Err(e) => return (out, Some(e.to_string())),
+        };
+        for b in blocks {
+            out.push((*b, UploadBlock::Bytes(run.split_to(b.length as usize))));
+        }
     }
     (out, None)
+}
+
+/// Locates blocks on disk for a zero-copy upload, one lookup (and read-ahead) per run of
+/// adjacent blocks of a piece, split into the blocks' sources.
+fn locate_blocks(storage: &Storage, batch: &[BlockInfo]) -> Prepared {
+    let mut out = Vec::with_capacity(batch.len());
+    for r in runs(batch) {
+        let blocks = &batch[r];
+        let (first, len) = run_span(blocks);
+        let sources = match storage.send_sources(first.piece, first.offset, len) {
+            Ok(s) => s,
+            Err(e) => return (out, Some(e.to_string())),
+        };
+        let lengths: Vec<usize> = blocks.iter().map(|b| b.length as usize).collect();
+        for (b, s) in blocks.iter().zip(split_sources(sources, &lengths)) {
+            out.push((*b, UploadBlock::Sources(s)));
+        }
+    }
+    (out, None)
+}
+
+/// The first block of a run and the run's length in bytes.
+fn run_span(blocks: &[BlockInfo]) -> (BlockInfo, usize) {
+    let first = blocks[0];
+    let len = blocks.iter().map(|b| b.length as usize).sum();
+    (first, len)
 }

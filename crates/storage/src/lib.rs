@@ -16,6 +16,8 @@
 //! - `uninit_read`: positioned reads into a buffer's spare capacity (uploads, no memset).
 //! - `vectored_write`: positioned vectored writes (a piece written from its blocks).
 //! - `writeback`: starting write-back of each written piece (a short final `fsync`).
+//! - [`send_source`]: where an upload's bytes are on disk ([`SendSource`]), for
+//!   sending them with `sendfile(2)` instead of reading them.
 //! - [`hash_pool`]: [`HashPool`], verify-then-write on worker threads with a bounded queue.
 //! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
 //! - [`check`]: [`initial_check`], resume data or a parallel recheck at start.
@@ -60,6 +62,7 @@ mod file_cache;
 pub mod hash_pool;
 mod paths;
 pub mod resume;
+pub mod send_source;
 pub mod storage;
 mod uninit_read;
 mod vectored_write;
@@ -70,6 +73,7 @@ pub use error::StorageError;
 pub use file_cache::DEFAULT_OPEN_FILE_LIMIT;
 pub use hash_pool::{HashPool, PieceData, PieceOutcome, QueueFull};
 pub use resume::{FileStamp, ResumeData};
+pub use send_source::{split_sources, FileRange, SendSource};
 pub use storage::Storage;
 
 #[cfg(test)]
@@ -78,6 +82,8 @@ mod check_tests;
 mod hash_pool_tests;
 #[cfg(test)]
 mod resume_tests;
+#[cfg(test)]
+mod send_source_tests;
 #[cfg(test)]
 mod storage_tests;
 #[cfg(test)]

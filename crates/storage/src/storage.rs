@@ -13,6 +13,7 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bitswarm_proto::{FileEntry, Info, InfoHash, Layout};
 
@@ -175,7 +176,33 @@ impl Storage {
             })
     }
 
-    fn path_of(&self, index: usize) -> PathBuf {
+    /// Where `len` bytes of `piece` at `offset` start in the torrent's data, if they are
+    /// inside the piece.
+    pub(crate) fn range_start(
+        &self,
+        piece: u32,
+        offset: u32,
+        len: usize,
+    ) -> Result<u64, StorageError> {
+        let size = self.piece_size(piece)?;
+        let end = u64::from(offset) + len as u64;
+        if end > u64::from(size) {
+            return Err(StorageError::ReadOutOfRange {
+                piece,
+                offset,
+                len,
+                size,
+            });
+        }
+        Ok(u64::from(piece) * u64::from(self.layout.geometry().piece_length()) + u64::from(offset))
+    }
+
+    /// The open handle of file `index` (opened if needed), for reading.
+    pub(crate) fn cached_file(&self, index: usize) -> Result<Arc<std::fs::File>, StorageError> {
+        self.cache.get(index, false)
+    }
+
+    pub(crate) fn path_of(&self, index: usize) -> PathBuf {
         self.cache.path(index).map_or_else(
             || PathBuf::from(format!("<file #{index}>")),
             Path::to_path_buf,
@@ -286,18 +313,7 @@ impl Storage {
     /// [`Storage::read`] but without zero-filling the buffer first (the read fills it):
     /// uploads read every block this way.
     pub fn read_vec(&self, piece: u32, offset: u32, len: usize) -> Result<Vec<u8>, StorageError> {
-        let size = self.piece_size(piece)?;
-        let end = u64::from(offset) + len as u64;
-        if end > u64::from(size) {
-            return Err(StorageError::ReadOutOfRange {
-                piece,
-                offset,
-                len,
-                size,
-            });
-        }
-        let start =
-            u64::from(piece) * u64::from(self.layout.geometry().piece_length()) + u64::from(offset);
+        let start = self.range_start(piece, offset, len)?;
         let mut buf = Vec::with_capacity(len);
         for slice in self.layout.slices(start..start + len as u64) {
             let n = slice.length as usize;
