@@ -49,6 +49,7 @@ fn bench(c: &mut Criterion) {
                 choked: false,
                 allowed_fast: &[],
                 suggested: &[],
+                outstanding: 0,
             };
             let got = pp.pick(&who, 64, &mut rng);
             for blk in &got {

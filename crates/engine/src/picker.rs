@@ -7,7 +7,10 @@
 //!    peers have first"); ties broken by a `suggest_piece` hint, then at random.
 //! 3. Endgame: once every missing block is requested, blocks already requested from other
 //!    peers are requested again (at most [`PickerConfig::endgame_max_requesters`] peers
-//!    per block); when one copy arrives the others are reported for cancelling.
+//!    per block); when one copy arrives the others are reported for cancelling. Strict
+//!    endgame (the default, as libtorrent's `strict_end_game_mode`): only a peer with
+//!    nothing else in flight gets a copy, one block at a time, the block with the fewest
+//!    requesters; every copy that arrives second is wasted upload of the whole swarm.
 //!
 //! A choked peer only yields blocks of its allowed-fast pieces (BEP 6).
 
@@ -33,6 +36,10 @@ pub struct PickerConfig {
     /// peers, so a failed hash blames the right peer. Off by default (plain
     /// partial-first).
     pub piece_affinity: bool,
+    /// Strict endgame: a block is requested again only from a peer with no request in
+    /// flight ([`PickFor::outstanding`] is 0), one block per pick. Off: every free
+    /// request slot of every peer is filled with copies.
+    pub strict_endgame: bool,
 }
 
 impl Default for PickerConfig {
@@ -40,6 +47,7 @@ impl Default for PickerConfig {
         PickerConfig {
             endgame_max_requesters: 3,
             piece_affinity: false,
+            strict_endgame: true,
         }
     }
 }
@@ -57,6 +65,9 @@ pub struct PickFor<'a> {
     pub allowed_fast: &'a [u32],
     /// Pieces the peer suggested (BEP 6 `suggest piece`), used as a tie-break.
     pub suggested: &'a [u32],
+    /// Our requests already in flight to the peer (strict endgame copies go only to
+    /// peers with none).
+    pub outstanding: usize,
 }
 
 /// Errors reported for a block that does not fit the torrent.

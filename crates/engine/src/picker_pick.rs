@@ -127,6 +127,9 @@ impl PiecePicker {
         out: &mut Vec<BlockInfo>,
         allowed: &impl Fn(u32) -> bool,
     ) {
+        if self.config.strict_endgame {
+            return self.pick_endgame_strict(peer, out, allowed);
+        }
         let max = self.config.endgame_max_requesters;
         let geometry = self.geometry;
         for (&piece, partial) in self.partials.iter_mut() {
@@ -144,6 +147,51 @@ impl PiecePicker {
                     }
                 }
             }
+        }
+    }
+
+    /// One copy for an idle peer: of the blocks it has that others were asked for, one
+    /// with the fewest requesters, in the piece closest to complete (the first such).
+    fn pick_endgame_strict(
+        &mut self,
+        peer: &PickFor<'_>,
+        out: &mut Vec<BlockInfo>,
+        allowed: &impl Fn(u32) -> bool,
+    ) {
+        if peer.outstanding > 0 || !out.is_empty() {
+            return;
+        }
+        let max = self.config.endgame_max_requesters;
+        // (requesters, blocks still to come, piece, block index)
+        let mut best: Option<(usize, u32, u32, usize)> = None;
+        for (&piece, partial) in &self.partials {
+            if !peer.has.get(piece) || !allowed(piece) {
+                continue;
+            }
+            let to_come = partial.blocks.len() as u32 - partial.received;
+            for (i, block) in partial.blocks.iter().enumerate() {
+                let Block::Requested(peers) = block else {
+                    continue;
+                };
+                if peers.len() >= max || peers.contains(&peer.peer) {
+                    continue;
+                }
+                let key = (peers.len(), to_come, piece, i);
+                if best.map_or(true, |b| key < b) {
+                    best = Some(key);
+                }
+            }
+        }
+        let Some((_, _, piece, i)) = best else {
+            return;
+        };
+        if let Some(Block::Requested(peers)) = self
+            .partials
+            .get_mut(&piece)
+            .and_then(|p| p.blocks.get_mut(i))
+        {
+            peers.push(peer.peer);
+            out.push(self.geometry.block(piece, i as u32));
         }
     }
 }

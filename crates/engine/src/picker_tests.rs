@@ -30,6 +30,7 @@ fn unchoked(peer: u32, has: &Bitfield) -> PickFor<'_> {
         choked: false,
         allowed_fast: &[],
         suggested: &[],
+        outstanding: 0,
     }
 }
 
@@ -136,6 +137,7 @@ fn choked_peer_only_gives_allowed_fast_pieces() {
         choked: true,
         allowed_fast: &[6, 3],
         suggested: &[],
+        outstanding: 0,
     };
     let got = pp.pick(&peer, 10, &mut rng());
     let mut pieces: Vec<u32> = got.iter().map(|b| b.piece).collect();
@@ -258,8 +260,9 @@ fn released_blocks_are_picked_again() {
     assert_eq!(pp.pick(&unchoked(2, &all), 1, &mut rng()), vec![got[1]]);
     pp.release_peer(PeerKey(1));
     let again = pp.pick(&unchoked(3, &all), 4, &mut rng());
-    // The freed blocks first, then (endgame) a duplicate of peer 2's request.
-    assert_eq!(again, vec![got[2], got[3], got[1]]);
+    // The freed blocks; no endgame copy of peer 2's request for a peer that has
+    // requests in flight (strict endgame).
+    assert_eq!(again, vec![got[2], got[3]]);
 }
 
 #[test]
@@ -274,9 +277,57 @@ fn disconnect_returns_untouched_piece_to_the_order() {
     assert_eq!(pp.availability(0), 0);
 }
 
+fn loose_endgame_picker(pieces: u32, blocks_per_piece: u32) -> PiecePicker {
+    let g = picker(pieces, blocks_per_piece).geometry;
+    PiecePicker::new(
+        g,
+        PickerConfig {
+            strict_endgame: false,
+            ..PickerConfig::default()
+        },
+    )
+}
+
+#[test]
+fn strict_endgame_copies_one_block_for_idle_peers_only() {
+    let mut pp = picker(2, 4);
+    let all = Bitfield::full(2);
+    pp.peer_has_all();
+    let a = pp.pick(&unchoked(1, &all), 8, &mut rng());
+    assert_eq!(a.len(), 8);
+    assert!(pp.in_endgame());
+    // Peer 1 delivered most of piece 1 but none of piece 0.
+    let p1: Vec<BlockInfo> = a.iter().filter(|b| b.piece == 1).copied().collect();
+    for b in &p1[..3] {
+        pp.block_received(PeerKey(1), b).unwrap();
+    }
+    // A peer with requests in flight gets no copies.
+    let busy = PickFor {
+        outstanding: 3,
+        ..unchoked(2, &all)
+    };
+    assert!(pp.pick(&busy, 8, &mut rng()).is_empty());
+    // An idle one gets a single block: the one closest to completing its piece.
+    let idle = unchoked(2, &all);
+    assert_eq!(pp.pick(&idle, 8, &mut rng()), vec![p1[3]]);
+    // The next idle peer takes a block nobody else copied yet (fewest requesters).
+    let next = pp.pick(&unchoked(3, &all), 8, &mut rng());
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].piece, 0);
+    // Arrival of the copy cancels the original.
+    let r = pp.block_received(PeerKey(2), &p1[3]).unwrap();
+    assert_eq!(
+        r,
+        BlockReceived::New {
+            cancel: vec![PeerKey(1)],
+            piece_complete: true
+        }
+    );
+}
+
 #[test]
 fn endgame_duplicates_and_cancels() {
-    let mut pp = picker(1, 2);
+    let mut pp = loose_endgame_picker(1, 2);
     let all = Bitfield::full(1);
     pp.peer_bitfield(&all);
     pp.peer_bitfield(&all);
@@ -302,7 +353,7 @@ fn endgame_duplicates_and_cancels() {
 
 #[test]
 fn endgame_respects_max_requesters() {
-    let mut pp = picker(1, 1);
+    let mut pp = loose_endgame_picker(1, 1);
     let all = Bitfield::full(1);
     pp.peer_has_all();
     for peer in 0..10 {
@@ -453,7 +504,7 @@ mod properties {
             for op in ops {
                 match op {
                     Op::Pick { peer, n: count, choked } => {
-                        let who = PickFor { peer: PeerKey(peer), has: &has[peer as usize], choked, allowed_fast: &[1, 5], suggested: &[2] };
+                        let who = PickFor { peer: PeerKey(peer), has: &has[peer as usize], choked, allowed_fast: &[1, 5], suggested: &[2], outstanding: 0 };
                         let got = pp.pick(&who, count, &mut r);
                         prop_assert!(got.len() <= count);
                         let mine = asked.entry(peer).or_default();

@@ -432,6 +432,7 @@ impl Torrent {
             choked: s.peer_choking(),
             allowed_fast: &p.allowed_fast,
             suggested: &p.suggested,
+            outstanding: s.requests().len(),
         };
         let blocks = picker.pick(&pick, slots, rng);
         // Bounded memory: with too many pieces in assembly or waiting for the hash
