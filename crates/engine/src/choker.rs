@@ -6,6 +6,14 @@
 //! as the current optimistic unchoke as anywhere else in the rotation". While seeding
 //! there is nothing to download, so peers are ranked by the rate we upload to them.
 //! Like libtorrent, the optimistic slot comes on top of the regular slots (4 + 1).
+//!
+//! Between re-evaluations a slot does not stay idle: when an unchoked peer loses
+//! interest or leaves, [`Choker::fill`] chokes the peers that no longer want anything
+//! and gives the free slots to the best interested peers at once (libtorrent chokes a
+//! peer that sends `not interested` and triggers an unchoke likewise). Early in a
+//! download a peer's unchoked neighbours take the few pieces it has within a second and
+//! lose interest; without this, half of the upload slots idled until the next 10 s
+//! re-evaluation.
 
 use std::time::{Duration, Instant};
 
@@ -163,6 +171,74 @@ impl Choker {
                 .filter(|p| p.unchoked && !wanted(p.key))
                 .map(|p| p.key)
                 .collect(),
+            optimistic: self.optimistic,
+        }
+    }
+
+    /// Refills free slots without re-ranking the peers that keep theirs: unchoked peers
+    /// that are not interested (or are seeds) are choked, and free regular slots and a
+    /// vacant optimistic slot go to interested choked peers (by the same ranking as
+    /// [`Choker::rechoke`]). Call when an unchoked peer loses interest or leaves, or a
+    /// choked one becomes interested; the re-evaluation timers are left alone.
+    pub fn fill(
+        &mut self,
+        peers: &[ChokerPeer],
+        seeding: bool,
+        now: Instant,
+        rng: &mut impl Rng,
+    ) -> ChokeDecision {
+        let wants = |p: &ChokerPeer| p.interested && !p.is_seed;
+        let choke: Vec<PeerKey> = peers
+            .iter()
+            .filter(|p| p.unchoked && !wants(p))
+            .map(|p| p.key)
+            .collect();
+        // The optimistic unchoke keeps its slot while it is still unchoked and interested.
+        if !self
+            .optimistic
+            .is_some_and(|k| peers.iter().any(|p| p.key == k && p.unchoked && wants(p)))
+        {
+            self.optimistic = None;
+        }
+        let mut regular: Vec<PeerKey> = peers
+            .iter()
+            .filter(|p| p.unchoked && wants(p) && Some(p.key) != self.optimistic)
+            .map(|p| p.key)
+            .collect();
+        let mut unchoke = Vec::new();
+        if regular.len() < self.config.regular_slots {
+            let rate = |p: &ChokerPeer| {
+                if seeding {
+                    p.upload_rate
+                } else {
+                    p.download_rate
+                }
+            };
+            let mut ranked: Vec<&ChokerPeer> = peers
+                .iter()
+                .filter(|p| !p.unchoked && wants(p) && (seeding || !p.snubbed))
+                .collect();
+            ranked.shuffle(rng);
+            ranked.sort_by_key(|p| std::cmp::Reverse(rate(p)));
+            for p in ranked {
+                if regular.len() >= self.config.regular_slots {
+                    break;
+                }
+                regular.push(p.key);
+                unchoke.push(p.key);
+            }
+        }
+        if self.optimistic.is_none() {
+            let choked: Vec<ChokerPeer> = peers.iter().filter(|p| !p.unchoked).copied().collect();
+            self.optimistic = self.draw_optimistic(&choked, &regular, now, rng);
+            if let Some(k) = self.optimistic {
+                unchoke.push(k);
+                self.next_optimistic = Some(now + self.config.optimistic_interval);
+            }
+        }
+        ChokeDecision {
+            unchoke,
+            choke,
             optimistic: self.optimistic,
         }
     }

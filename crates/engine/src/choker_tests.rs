@@ -187,3 +187,86 @@ fn no_interested_peer_no_unchoke() {
     assert!(!c.is_due(t0));
     assert!(c.is_due(t0 + Duration::from_secs(10)));
 }
+
+#[test]
+fn fill_gives_a_lost_interest_slot_to_another_peer_at_once() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..10).map(|i| peer(i, u64::from(i) * 100, t0)).collect();
+    let mut c = Choker::new(ChokerConfig::default());
+    let mut rng = SmallRng::seed_from_u64(4);
+    let d = c.rechoke(&peers, false, t0, &mut rng);
+    apply(&mut peers, &d);
+    let before = unchoked(&peers);
+    // Peer 9 (a regular slot) got everything we have; rates changed meanwhile.
+    peers[9].interested = false;
+    peers[1].download_rate = 5000;
+    let later = t0 + Duration::from_secs(1);
+    let d = c.fill(&peers, false, later, &mut rng);
+    assert_eq!(d.choke, vec![PeerKey(9)]);
+    assert_eq!(d.unchoke.len(), 1, "{d:?}");
+    apply(&mut peers, &d);
+    // The others keep their slots; the best interested choked peer takes the free one.
+    let after = unchoked(&peers);
+    assert_eq!(after.len(), 5);
+    for k in before.iter().filter(|k| **k != 9) {
+        assert!(after.contains(k));
+    }
+    assert!(after.contains(&1) || before.contains(&1));
+    // The 10 s timer is not restarted.
+    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+}
+
+#[test]
+fn fill_displaces_nobody_when_the_slots_are_taken() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..6).map(|i| peer(i, 100, t0)).collect();
+    peers[5].interested = false;
+    let mut c = Choker::new(ChokerConfig::default());
+    let mut rng = SmallRng::seed_from_u64(5);
+    let d = c.rechoke(&peers, false, t0, &mut rng);
+    apply(&mut peers, &d);
+    assert_eq!(unchoked(&peers).len(), 5);
+    // A fast peer becomes interested: it waits for the next re-evaluation.
+    peers[5].interested = true;
+    peers[5].download_rate = 10_000;
+    let d = c.fill(&peers, false, t0, &mut rng);
+    assert!(d.unchoke.is_empty() && d.choke.is_empty(), "{d:?}");
+}
+
+#[test]
+fn fill_takes_free_slots_and_a_vacant_optimistic_slot() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..8).map(|i| peer(i, 0, t0)).collect();
+    for p in peers.iter_mut() {
+        p.interested = false;
+    }
+    let mut c = Choker::new(ChokerConfig::default());
+    let mut rng = SmallRng::seed_from_u64(6);
+    let d = c.rechoke(&peers, false, t0, &mut rng);
+    assert!(d.unchoke.is_empty() && d.optimistic.is_none());
+    // Peers become interested one by one: each takes a free slot, up to 4 + 1.
+    for i in 0..8 {
+        peers[i].interested = true;
+        let d = c.fill(&peers, false, t0, &mut rng);
+        apply(&mut peers, &d);
+        assert_eq!(unchoked(&peers).len(), (i + 1).min(5));
+    }
+    let opt = c.optimistic().unwrap();
+    // The optimistic peer loses interest: another is drawn, the regulars stay.
+    let regulars: Vec<u32> = unchoked(&peers)
+        .into_iter()
+        .filter(|k| *k != opt.0)
+        .collect();
+    peers[opt.0 as usize].interested = false;
+    let d = c.fill(&peers, false, t0, &mut rng);
+    apply(&mut peers, &d);
+    assert_eq!(d.choke, vec![opt]);
+    let new_opt = c.optimistic().unwrap();
+    assert_ne!(new_opt, opt);
+    let now_on = unchoked(&peers);
+    assert_eq!(now_on.len(), 5);
+    for k in regulars {
+        assert!(now_on.contains(&k));
+    }
+    assert!(now_on.contains(&new_opt.0));
+}

@@ -431,8 +431,8 @@ impl Torrent {
             }
         }
         if !p.session.am_choking() {
-            // Free its upload slot soon.
-            self.rechoke(Instant::now());
+            // Its upload slot goes to another peer at once.
+            self.fill_upload_slots(Instant::now());
         }
     }
 

@@ -181,8 +181,25 @@ impl Torrent {
     /// Re-evaluates who we upload to (tit-for-tat, or by upload rate when seeding).
     pub(crate) fn rechoke(&mut self, now: Instant) {
         let seeding = self.picker.is_complete();
-        let list: Vec<ChokerPeer> = self
-            .peers
+        let list = self.choker_peers(now);
+        let d = self.choker.rechoke(&list, seeding, now, &mut self.rng);
+        self.apply_choking(d, now);
+    }
+
+    /// Gives free upload slots to interested peers at once (an unchoked peer lost
+    /// interest or left, or a choked one became interested): see `Choker::fill`.
+    pub(crate) fn fill_upload_slots(&mut self, now: Instant) {
+        if !self.accepting() {
+            return;
+        }
+        let seeding = self.picker.is_complete();
+        let list = self.choker_peers(now);
+        let d = self.choker.fill(&list, seeding, now, &mut self.rng);
+        self.apply_choking(d, now);
+    }
+
+    fn choker_peers(&self, now: Instant) -> Vec<ChokerPeer> {
+        self.peers
             .iter()
             .filter(|(_, p)| p.session.is_connected() && !p.session.is_closed())
             // Members of a cooperating group are always unchoked (cooperation.rs).
@@ -197,8 +214,10 @@ impl Torrent {
                 connected_at: p.connected_at,
                 unchoked: !p.session.am_choking(),
             })
-            .collect();
-        let d = self.choker.rechoke(&list, seeding, now, &mut self.rng);
+            .collect()
+    }
+
+    fn apply_choking(&mut self, d: bitswarm_engine::ChokeDecision, now: Instant) {
         for k in d.unchoke {
             if let Some(p) = self.peers.get_mut(&k) {
                 p.session.set_choking(false, now);

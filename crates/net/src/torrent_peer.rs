@@ -231,16 +231,15 @@ impl Torrent {
             }
             SessionEvent::Unchoked => {}
             SessionEvent::Interest(interested) => {
-                // Fill a free upload slot at once rather than at the next rechoke.
-                if interested {
-                    let unchoked = self
-                        .peers
-                        .values()
-                        .filter(|p| !p.session.am_choking())
-                        .count();
-                    if unchoked < 4 {
-                        self.rechoke(now);
-                    }
+                // A slot is not left idle until the next rechoke: a peer that lost
+                // interest gives its slot to another, a newly interested one takes a
+                // free slot.
+                let unchoked = self
+                    .peers
+                    .get(&key)
+                    .is_some_and(|p| !p.session.am_choking());
+                if interested != unchoked {
+                    self.fill_upload_slots(now);
                 }
             }
             SessionEvent::Block { block, data } => self.on_block(key, block, data, now),

@@ -227,6 +227,11 @@ impl Torrent {
                 self.touch(k);
             }
         }
+        // Seeding ranks peers differently (by upload rate): re-evaluate now rather than
+        // at the next 10 s turn.
+        if self.accepting() {
+            self.rechoke(now);
+        }
         self.publish_stats();
     }
 
