@@ -101,6 +101,12 @@ pub fn run_client_rank<C: Comm + ?Sized>(comm: &C, plan: &Plan) -> Result<(), Ru
             }
         })
         .await;
+        // Final counts: a stopped torrent's last statistics include what its
+        // connections wrote since the previous snapshot (published every 250 ms), so
+        // every byte a client received is in some client's `uploaded`.
+        for c in &mut clients {
+            c.sample(total);
+        }
         Ok::<_, RunnerError>((clients, total))
     })?;
     let outcomes: Vec<ClientOutcome> = clients.drain(..).map(|c| c.finish(plan, total)).collect();
