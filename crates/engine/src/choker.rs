@@ -13,7 +13,10 @@
 //! peer that sends `not interested` and triggers an unchoke likewise). Early in a
 //! download a peer's unchoked neighbours take the few pieces it has within a second and
 //! lose interest; without this, half of the upload slots idled until the next 10 s
-//! re-evaluation.
+//! re-evaluation. Likewise a slot whose peer stays interested but asks for nothing (all
+//! it misses is requested from others) goes to a choked interested peer: a seed kept
+//! its five fastest peers unchoked after they had all it could give them, and its
+//! upload, the swarm's scarcest, idled for seconds at a time.
 
 use std::time::{Duration, Instant};
 
@@ -68,6 +71,9 @@ pub struct ChokerPeer {
     pub connected_at: Instant,
     /// Whether we currently unchoke the peer.
     pub unchoked: bool,
+    /// Unchoked and interested, but it has asked us for nothing for a while (its
+    /// missing pieces are all requested from others): the slot is unused.
+    pub idle: bool,
 }
 
 /// The outcome of a re-evaluation: changes to apply, relative to `ChokerPeer::unchoked`.
@@ -137,9 +143,10 @@ impl Choker {
             .iter()
             .filter(|p| p.interested && !p.is_seed && (seeding || !p.snubbed))
             .collect();
-        // Shuffle first so equal rates are ordered at random, then a stable sort.
+        // Shuffle first so equal rates are ordered at random, then a stable sort; peers
+        // idling in their slot come after every other.
         ranked.shuffle(rng);
-        ranked.sort_by_key(|p| std::cmp::Reverse(rate(p)));
+        ranked.sort_by_key(|p| (p.idle, std::cmp::Reverse(rate(p))));
         let regular: Vec<PeerKey> = ranked
             .iter()
             .take(self.config.regular_slots)
@@ -150,7 +157,7 @@ impl Choker {
             !regular.contains(&k)
                 && peers
                     .iter()
-                    .any(|p| p.key == k && p.interested && !p.is_seed)
+                    .any(|p| p.key == k && p.interested && !p.is_seed && !p.idle)
         });
         let rotate_due = self.next_optimistic.map_or(true, |t| now >= t);
         if !current_ok || rotate_due {
@@ -176,7 +183,8 @@ impl Choker {
     }
 
     /// Refills free slots without re-ranking the peers that keep theirs: unchoked peers
-    /// that are not interested (or are seeds) are choked, and free regular slots and a
+    /// that are not interested (or are seeds) are choked, idle ones too while choked
+    /// interested peers wait (one for one), and free regular slots and a
     /// vacant optimistic slot go to interested choked peers (by the same ranking as
     /// [`Choker::rechoke`]). Call when an unchoked peer loses interest or leaves, or a
     /// choked one becomes interested; the re-evaluation timers are left alone.
@@ -188,21 +196,34 @@ impl Choker {
         rng: &mut impl Rng,
     ) -> ChokeDecision {
         let wants = |p: &ChokerPeer| p.interested && !p.is_seed;
-        let choke: Vec<PeerKey> = peers
+        let mut choke: Vec<PeerKey> = peers
             .iter()
             .filter(|p| p.unchoked && !wants(p))
             .map(|p| p.key)
             .collect();
+        // Idle slots go to waiting peers, as many as there are waiting.
+        let waiting = peers
+            .iter()
+            .filter(|p| !p.unchoked && wants(p) && (seeding || !p.snubbed))
+            .count();
+        choke.extend(
+            peers
+                .iter()
+                .filter(|p| p.unchoked && wants(p) && p.idle)
+                .take(waiting)
+                .map(|p| p.key),
+        );
+        let kept = |p: &ChokerPeer| p.unchoked && wants(p) && !choke.contains(&p.key);
         // The optimistic unchoke keeps its slot while it is still unchoked and interested.
         if !self
             .optimistic
-            .is_some_and(|k| peers.iter().any(|p| p.key == k && p.unchoked && wants(p)))
+            .is_some_and(|k| peers.iter().any(|p| p.key == k && kept(p)))
         {
             self.optimistic = None;
         }
         let mut regular: Vec<PeerKey> = peers
             .iter()
-            .filter(|p| p.unchoked && wants(p) && Some(p.key) != self.optimistic)
+            .filter(|p| kept(p) && Some(p.key) != self.optimistic)
             .map(|p| p.key)
             .collect();
         let mut unchoke = Vec::new();
@@ -259,7 +280,7 @@ impl Choker {
         };
         let pool: Vec<(&ChokerPeer, u32)> = peers
             .iter()
-            .filter(|p| p.interested && !p.is_seed && !regular.contains(&p.key))
+            .filter(|p| p.interested && !p.is_seed && !p.idle && !regular.contains(&p.key))
             .map(|p| (p, weight(p)))
             .collect();
         // Prefer someone other than the current optimistic when there is a choice.

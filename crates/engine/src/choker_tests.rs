@@ -14,6 +14,7 @@ fn peer(key: u32, rate: u64, t0: Instant) -> ChokerPeer {
         upload_rate: 0,
         connected_at: t0,
         unchoked: false,
+        idle: false,
     }
 }
 
@@ -269,4 +270,71 @@ fn fill_takes_free_slots_and_a_vacant_optimistic_slot() {
         assert!(now_on.contains(&k));
     }
     assert!(now_on.contains(&new_opt.0));
+}
+
+#[test]
+fn fill_gives_idle_slots_to_waiting_peers_one_for_one() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..7)
+        .map(|i| ChokerPeer {
+            upload_rate: 1000 - u64::from(i) * 100,
+            ..peer(i, 0, t0)
+        })
+        .collect();
+    let mut c = Choker::new(ChokerConfig::default());
+    let mut rng = SmallRng::seed_from_u64(7);
+    let d = c.rechoke(&peers, true, t0, &mut rng);
+    apply(&mut peers, &d);
+    let before = unchoked(&peers);
+    assert_eq!(before.len(), 5);
+    let waiting: Vec<u32> = (0..7).filter(|k| !before.contains(k)).collect();
+    assert_eq!(waiting.len(), 2);
+    // Three unchoked peers ask for nothing any more: two of them make way for the two
+    // waiting peers; the third keeps its slot (nobody else wants one).
+    let idle: Vec<u32> = before[..3].to_vec();
+    for p in peers.iter_mut() {
+        p.idle = idle.contains(&p.key.0);
+    }
+    let d = c.fill(&peers, true, t0 + Duration::from_secs(2), &mut rng);
+    assert_eq!(d.choke.len(), 2, "{d:?}");
+    assert!(d.choke.iter().all(|k| idle.contains(&k.0)));
+    apply(&mut peers, &d);
+    let after = unchoked(&peers);
+    assert_eq!(after.len(), 5);
+    for k in &waiting {
+        assert!(after.contains(k), "{after:?}");
+    }
+    for k in &before[3..] {
+        assert!(after.contains(k));
+    }
+    // Nobody waits now (the peers choked for idling lost interest): idle peers keep
+    // their slots.
+    for p in peers.iter_mut() {
+        p.idle = p.unchoked;
+        p.interested = p.unchoked;
+    }
+    let d = c.fill(&peers, true, t0 + Duration::from_secs(3), &mut rng);
+    assert!(d.choke.is_empty() && d.unchoke.is_empty(), "{d:?}");
+}
+
+#[test]
+fn rechoke_ranks_idle_peers_last() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..6).map(|i| peer(i, 1000 + u64::from(i), t0)).collect();
+    for p in peers.iter_mut().take(5) {
+        p.unchoked = true;
+    }
+    // The fastest peer idles in its slot: a waiting peer gets a regular slot instead,
+    // and the idle one is not drawn as the optimistic unchoke either.
+    peers[4].idle = true;
+    let mut c = Choker::new(ChokerConfig {
+        regular_slots: 4,
+        ..ChokerConfig::default()
+    });
+    let d = c.rechoke(&peers, false, t0, &mut SmallRng::seed_from_u64(8));
+    apply(&mut peers, &d);
+    let on = unchoked(&peers);
+    for k in [0, 1, 2, 3, 5] {
+        assert!(on.contains(&k), "{on:?}");
+    }
 }

@@ -114,6 +114,11 @@ impl PeerSession {
         matches!(self.phase, Phase::FirstMessage | Phase::Running)
     }
 
+    /// The peer's requests to us not yet answered.
+    pub fn incoming_requests(&self) -> usize {
+        self.incoming.len()
+    }
+
     /// Whether both sides enabled the BEP 6 fast extension.
     pub fn fast(&self) -> bool {
         self.fast

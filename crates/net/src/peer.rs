@@ -40,6 +40,9 @@ pub struct Peer {
     pub client: Option<String>,
     /// When the handshake completed.
     pub connected_at: Instant,
+    /// When we last unchoked it or it last asked us for a block (is its upload slot
+    /// used? see `Choker::fill`).
+    pub last_slot_use: Instant,
     /// Payload received.
     pub down: RateMeter,
     /// Payload sent.
@@ -77,6 +80,7 @@ impl Peer {
             listen: None,
             client: None,
             connected_at: now,
+            last_slot_use: now,
             down: RateMeter::new(now),
             up: RateMeter::new(now),
             pending_uploads: VecDeque::new(),

@@ -157,6 +157,8 @@ pub(crate) struct Torrent {
     pub resume_saving: bool,
     pub last_resume: Instant,
     pub last_peer_check: Instant,
+    /// Last look for idle upload slots (`torrent_admin.rs`).
+    pub last_slot_check: Instant,
     pub down: RateMeter,
     pub up: RateMeter,
     /// Upload counters of removed peers whose socket tasks may still be writing what
@@ -330,6 +332,7 @@ impl Torrent {
             resume_saving: false,
             last_resume: now,
             last_peer_check: now,
+            last_slot_check: now,
             down: RateMeter::new(now),
             up: RateMeter::new(now),
             closing_uploads: Vec::new(),

@@ -13,6 +13,10 @@ use tracing::{info, warn};
 use crate::stats::{PeerStats, TorrentState, TorrentStats};
 use crate::torrent::{Candidate, Internal, Torrent, MAX_CANDIDATES};
 
+/// An unchoked, interested peer that asked us for nothing for this long leaves its
+/// upload slot to a waiting peer (`Choker::fill`).
+const IDLE_SLOT: Duration = Duration::from_secs(1);
+
 impl Torrent {
     /// Finds what is already on disk (resume data or hashing), then starts.
     pub(crate) async fn initial_check(&mut self) -> Result<(), String> {
@@ -131,6 +135,9 @@ impl Torrent {
         }
         if self.accepting() && self.choker.is_due(now) {
             self.rechoke(now);
+        } else if now.duration_since(self.last_slot_check) >= IDLE_SLOT / 2 {
+            self.last_slot_check = now;
+            self.fill_upload_slots(now);
         }
         if now.duration_since(self.last_peer_check) >= self.setup.config.peer_check_interval {
             self.last_peer_check = now;
@@ -213,6 +220,12 @@ impl Torrent {
                 upload_rate: p.up.average(now),
                 connected_at: p.connected_at,
                 unchoked: !p.session.am_choking(),
+                idle: !p.session.am_choking()
+                    && p.session.incoming_requests() == 0
+                    && p.pending_uploads.is_empty()
+                    && p.reading == 0
+                    && p.conn.backlog() == 0
+                    && now.saturating_duration_since(p.last_slot_use) >= IDLE_SLOT,
             })
             .collect()
     }
@@ -221,6 +234,7 @@ impl Torrent {
         for k in d.unchoke {
             if let Some(p) = self.peers.get_mut(&k) {
                 p.session.set_choking(false, now);
+                p.last_slot_use = now;
             }
             self.offer_pieces(k, now);
             self.touch(k);

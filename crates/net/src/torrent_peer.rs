@@ -244,6 +244,9 @@ impl Torrent {
             }
             SessionEvent::Block { block, data } => self.on_block(key, block, data, now),
             SessionEvent::Request(b) => {
+                if let Some(p) = self.peers.get_mut(&key) {
+                    p.last_slot_use = now;
+                }
                 self.offer_taken(key, b.piece);
                 self.on_request(key, b, now)
             }
