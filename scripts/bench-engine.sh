@@ -46,6 +46,9 @@ head -c "$BYTES" /dev/urandom > "$TMP/src/data.bin"
 cat "$TMP/src/data.bin" > /dev/null
 
 ENC="disable"
+# As the libtorrent peers (lt_peer.py): no DHT, no Local Service Discovery, no PEX, so
+# nothing but the two peers talks (no bootstrap lookups, no multicast).
+QUIET="--no-dht --no-lsd --no-pex"
 PORT=$((20000 + RANDOM % 20000))
 # Distinct ports without subshells (a $(...) could not advance the counter).
 PORT_FILE="$TMP/port"
@@ -65,7 +68,7 @@ wait_listen() {
 start_seed() { # kind port -> pid in SEED_PID
   local kind=$1 port=$2
   if [ "$kind" = bitswarm ]; then
-    "$BIN" seed "$TMP/data.torrent" "$TMP/src/data.bin" --port "$port" --encryption "$ENC" 2>"$TMP/seed.log" &
+    "$BIN" seed "$TMP/data.torrent" "$TMP/src/data.bin" --port "$port" --encryption "$ENC" $QUIET 2>"$TMP/seed.log" &
   else
     $PY "$LT" --torrent "$TMP/data.torrent" --save "$TMP/src" --port "$port" --seed --timeout 600 --plaintext >"$TMP/seed.log" 2>&1 &
   fi
@@ -91,7 +94,7 @@ leech() { # kind seed_port
   rm -rf "$out"; mkdir -p "$out"
   start=$(date +%s.%N)
   if [ "$kind" = bitswarm ]; then
-    /usr/bin/time -f "%U %S" -o "$TMP/leech.cpu" "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" >/dev/null 2>"$TMP/leech.log" || true
+    /usr/bin/time -f "%U %S" -o "$TMP/leech.cpu" "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" $QUIET >/dev/null 2>"$TMP/leech.log" || true
   else
     /usr/bin/time -f "%U %S" -o "$TMP/leech.cpu" $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 --plaintext >"$TMP/leech.log" 2>&1 || true
   fi
@@ -138,7 +141,7 @@ if [ "${SKIP_RSS:-0}" != 1 ]; then
   LPIDS=()
   for i in $(seq 10); do
     mkdir -p "$TMP/rss$i"
-    "$BIN" download "$TMP/data.torrent" -o "$TMP/rss$i" --port "$(next_port)" --peer "127.0.0.1:$port" --encryption "$ENC" >/dev/null 2>&1 &
+    "$BIN" download "$TMP/data.torrent" -o "$TMP/rss$i" --port "$(next_port)" --peer "127.0.0.1:$port" --encryption "$ENC" $QUIET >/dev/null 2>&1 &
     LPIDS+=("$!"); PIDS+=("$!")
   done
   peak=0
