@@ -163,15 +163,23 @@ impl Torrent {
                 }
             }
         }
+        // The `have` is queued, not flushed: it goes out with the peer's next write (its
+        // next event, or the driver's tick within 100 ms), batched with others, instead
+        // of a send call (and a wake-up and read at the peer) per piece per peer: a
+        // downloader of 32 KiB pieces at 2 MiB/s verifies 64 pieces a second.
+        let complete = self.picker.is_complete();
         let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
         for k in keys {
-            if let Some(p) = self.peers.get_mut(&k) {
-                p.session.handle_piece_verified(piece, now);
+            let Some(p) = self.peers.get_mut(&k) else {
+                continue;
+            };
+            p.session.handle_piece_verified(piece, now);
+            // Only our interest in a peer that has this piece can change (to none).
+            if p.session.am_interested() && (complete || p.session.peer_pieces().get(piece)) {
+                self.update_interest(k, now);
             }
-            self.update_interest(k, now);
-            self.touch(k);
         }
-        if self.picker.is_complete() && self.completed_at.is_none() {
+        if complete && self.completed_at.is_none() {
             self.on_complete(now);
         }
     }
