@@ -10,6 +10,7 @@ APT_PACKAGES=(
   libopenmpi-dev openmpi-bin libclang-dev   # --features mpi (rsmpi)
   mktorrent transmission-cli       # reference torrent creators for info-hash tests
   python3-libtorrent aria2 opentracker      # interop peers and tracker
+  time                             # GNU /usr/bin/time: CPU and peak RSS in the bench scripts
 )
 
 missing=()
