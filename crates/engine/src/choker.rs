@@ -131,22 +131,14 @@ impl Choker {
         now: Instant,
         rng: &mut impl Rng,
     ) -> ChokeDecision {
-        let rate = |p: &ChokerPeer| {
-            if seeding {
-                p.upload_rate
-            } else {
-                p.download_rate
-            }
-        };
         // A snubbed peer gives us nothing, so it earns no regular slot while we download.
-        let mut ranked: Vec<&ChokerPeer> = peers
-            .iter()
-            .filter(|p| p.interested && !p.is_seed && (seeding || !p.snubbed))
-            .collect();
-        // Shuffle first so equal rates are ordered at random, then a stable sort; peers
-        // idling in their slot come after every other.
-        ranked.shuffle(rng);
-        ranked.sort_by_key(|p| (p.idle, std::cmp::Reverse(rate(p))));
+        let ranked = rank(
+            peers
+                .iter()
+                .filter(|p| p.interested && !p.is_seed && (seeding || !p.snubbed)),
+            seeding,
+            rng,
+        );
         let regular: Vec<PeerKey> = ranked
             .iter()
             .take(self.config.regular_slots)
@@ -228,19 +220,13 @@ impl Choker {
             .collect();
         let mut unchoke = Vec::new();
         if regular.len() < self.config.regular_slots {
-            let rate = |p: &ChokerPeer| {
-                if seeding {
-                    p.upload_rate
-                } else {
-                    p.download_rate
-                }
-            };
-            let mut ranked: Vec<&ChokerPeer> = peers
-                .iter()
-                .filter(|p| !p.unchoked && wants(p) && (seeding || !p.snubbed))
-                .collect();
-            ranked.shuffle(rng);
-            ranked.sort_by_key(|p| std::cmp::Reverse(rate(p)));
+            let ranked = rank(
+                peers
+                    .iter()
+                    .filter(|p| !p.unchoked && wants(p) && (seeding || !p.snubbed)),
+                seeding,
+                rng,
+            );
             for p in ranked {
                 if regular.len() >= self.config.regular_slots {
                     break;
@@ -304,6 +290,27 @@ impl Choker {
         }
         None
     }
+}
+
+/// `candidates` best first: by download rate (upload rate while seeding), equal rates in
+/// random order (shuffled, then a stable sort), peers idling in their slot after every
+/// other.
+fn rank<'a>(
+    candidates: impl Iterator<Item = &'a ChokerPeer>,
+    seeding: bool,
+    rng: &mut impl Rng,
+) -> Vec<&'a ChokerPeer> {
+    let mut ranked: Vec<&ChokerPeer> = candidates.collect();
+    ranked.shuffle(rng);
+    ranked.sort_by_key(|p| {
+        let rate = if seeding {
+            p.upload_rate
+        } else {
+            p.download_rate
+        };
+        (p.idle, std::cmp::Reverse(rate))
+    });
+    ranked
 }
 
 #[cfg(test)]
