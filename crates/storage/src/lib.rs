@@ -61,6 +61,7 @@ pub mod error;
 mod file_cache;
 pub mod hash_pool;
 mod paths;
+mod raw_io;
 pub mod resume;
 pub mod send_source;
 pub mod storage;

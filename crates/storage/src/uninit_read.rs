@@ -5,6 +5,8 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 
+use crate::raw_io::{file_offset, retry_interrupted};
+
 /// Appends exactly `len` bytes read from `file` at `offset` to `buf`. A file that ends
 /// first is an `UnexpectedEof` error; on any error `buf` keeps what it had plus whatever
 /// was read.
@@ -19,25 +21,18 @@ pub(crate) fn read_exact_at_append(
     while left > 0 {
         let spare = buf.spare_capacity_mut();
         let want = left.min(spare.len());
-        let pos = libc::off_t::try_from(offset)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset out of range"))?;
+        let pos = file_offset(offset)?;
         // SAFETY: `spare` is writable, unaliased memory of at least `want` bytes owned by
         // `buf`; pread writes at most `want` bytes into it and reports how many.
-        let n = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), want, pos) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
+        let n = retry_interrupted(|| unsafe {
+            libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), want, pos)
+        })?;
         if n == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "file ended before the piece",
             ));
         }
-        let n = n as usize;
         // SAFETY: pread initialised the first `n` (<= `want` <= spare length) bytes.
         unsafe { buf.set_len(buf.len() + n) };
         left -= n;

@@ -5,6 +5,8 @@ use std::fs::File;
 use std::io::{self, IoSlice};
 use std::os::fd::AsRawFd;
 
+use crate::raw_io::{file_offset, retry_interrupted};
+
 /// Most buffers per `pwritev` call (Linux's `IOV_MAX`).
 const MAX_IOV: usize = 1024;
 
@@ -26,29 +28,21 @@ pub(crate) fn write_all_vectored_at(
             .take(MAX_IOV)
             .map(|p| IoSlice::new(p))
             .collect();
-        let pos = libc::off_t::try_from(offset)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "offset out of range"))?;
+        let pos = file_offset(offset)?;
         // SAFETY: `IoSlice` is ABI-compatible with `iovec` on Unix; the slices borrow
         // `parts`, which outlives the call; at most MAX_IOV (fits a c_int) entries.
-        let n = unsafe {
+        let n = retry_interrupted(|| unsafe {
             libc::pwritev(
                 file.as_raw_fd(),
                 iov.as_ptr().cast::<libc::iovec>(),
                 iov.len() as libc::c_int,
                 pos,
             )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
+        })?;
         if n == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
-        let mut left = n as usize;
+        let mut left = n;
         offset += left as u64;
         while left > 0 {
             let first = &mut parts[0];
