@@ -7,7 +7,6 @@ mod common;
 
 use std::time::Duration;
 
-use bitswarm_net::AddTorrent;
 use bitswarm_wire::{
     ExtensionHandshake, Handshake, Limits, Message, MessageDecoder, Reserved, HANDSHAKE_LEN,
 };
@@ -21,11 +20,7 @@ async fn peer_that_dialled_us_is_not_dialled_at_its_listen_port() {
     logs();
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_torrent(dir.path(), "l.bin", &[("", 1 << 20)], 64 * 1024, vec![]);
-    let seed = session().await;
-    let mut h = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, mut h) = seeding(&meta, &data).await;
     until_seeding(&mut h).await;
     let ih = meta.info_hash().0;
     let pieces = meta.info().geometry().piece_count();

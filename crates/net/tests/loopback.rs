@@ -175,12 +175,8 @@ async fn download_limit_is_respected_on_loopback() {
     .await
     .unwrap();
     let out = dir.path().join("out");
-    let add = AddTorrent {
-        extra_peers: vec![addr_of(&seed)],
-        ..AddTorrent::download(meta.clone(), &out)
-    };
     let started = std::time::Instant::now();
-    let lh = leech.add_torrent(add).await.unwrap();
+    let lh = download_from(&leech, &meta, &out, &seed).await;
     let s = completed(&lh, TIMEOUT).await;
     let secs = started.elapsed().as_secs_f64();
     // 3 MiB at 2 MiB/s with a 0.5 MiB burst: at least about 1.2 s; and not absurdly slow.

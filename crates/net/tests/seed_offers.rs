@@ -10,7 +10,6 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bitswarm_net::AddTorrent;
 use bitswarm_wire::{Handshake, Limits, Message, MessageDecoder, Reserved, HANDSHAKE_LEN};
 use bytes::BytesMut;
 use common::*;
@@ -81,11 +80,7 @@ async fn seed_grants_no_allowed_fast_and_offers_each_peer_different_pieces() {
     let dir = tempfile::tempdir().unwrap();
     // 128 pieces of 64 KiB: a seed offers 2 MiB (32 pieces) per peer at a time.
     let (meta, data) = make_torrent(dir.path(), "o.bin", &[("", 8 << 20)], 64 * 1024, vec![]);
-    let seed = session().await;
-    let mut h = seed
-        .add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, mut h) = seeding(&meta, &data).await;
     // Seeding once its check is done (before that it is a downloader with nothing).
     until_seeding(&mut h).await;
     let ih = meta.info_hash().0;

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, TorrentHandle};
+use bitswarm_net::TorrentHandle;
 use common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -32,11 +32,7 @@ async fn seed_uploaded_equals_leecher_downloaded_after_a_transfer() {
     let (meta, data) = make_torrent(dir.path(), "up.bin", &[("", len)], 64 * 1024, vec![]);
     let (seed, sh) = seeding(&meta, &data).await;
     let leech = session().await;
-    let add = AddTorrent {
-        extra_peers: vec![addr_of(&seed)],
-        ..AddTorrent::download(meta.clone(), dir.path().join("out"))
-    };
-    let lh = leech.add_torrent(add).await.unwrap();
+    let lh = download_from(&leech, &meta, &dir.path().join("out"), &seed).await;
     let s = completed(&lh, TIMEOUT).await;
     leech.shutdown().await;
     let down = lh.stats().downloaded.max(s.downloaded);
@@ -58,11 +54,7 @@ async fn blocks_queued_when_the_leecher_leaves_are_not_counted() {
     let seed = upload_limited(2 * 1024 * 1024).await;
     let sh = add_seed(&seed, &meta, &data).await;
     let leech = session().await;
-    let add = AddTorrent {
-        extra_peers: vec![addr_of(&seed)],
-        ..AddTorrent::download(meta.clone(), dir.path().join("out"))
-    };
-    let mut lh = leech.add_torrent(add).await.unwrap();
+    let mut lh = download_from(&leech, &meta, &dir.path().join("out"), &seed).await;
     while lh.stats().downloaded < 3 * 1024 * 1024 {
         tokio::time::timeout(TIMEOUT, lh.changed())
             .await

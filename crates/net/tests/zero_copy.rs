@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, EncryptionPolicy, Session, SessionConfig, TorrentHandle};
+use bitswarm_net::{EncryptionPolicy, Session, SessionConfig, TorrentHandle};
 use common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -50,11 +50,7 @@ async fn transfer(seed_config: SessionConfig, leech_encryption: EncryptionPolicy
     .await
     .unwrap();
     let out = dir.path().join("out");
-    let add = AddTorrent {
-        extra_peers: vec![addr_of(&seed)],
-        ..AddTorrent::download(meta.clone(), &out)
-    };
-    let lh = leech.add_torrent(add).await.unwrap();
+    let lh = download_from(&leech, &meta, &out, &seed).await;
     completed(&lh, TIMEOUT).await;
     leech.shutdown().await;
     assert_same_tree(&data, &out.join("zc"));

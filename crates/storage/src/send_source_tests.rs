@@ -1,7 +1,7 @@
 use std::fs;
 use std::os::unix::fs::FileExt;
 
-use crate::test_util::{folder, mixed, single, write_all};
+use crate::test_util::{mixed, padded, single, write_all};
 use crate::{split_sources, SendSource, Storage};
 
 /// The bytes the sources stand for, read back with plain reads.
@@ -52,11 +52,7 @@ fn sources_of_every_range_are_the_torrents_bytes() {
 #[test]
 fn padding_is_zeros_without_a_file() {
     let dir = tempfile::tempdir().unwrap();
-    let t = folder(
-        "p",
-        &[("a", 10, false), (".pad/6", 6, true), ("b", 20, false)],
-        16,
-    );
+    let t = padded();
     let s = Storage::open(&t.info, dir.path()).unwrap();
     write_all(&s, &t);
     let src = s.send_sources(0, 4, 12).unwrap();

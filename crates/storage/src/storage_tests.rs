@@ -1,6 +1,6 @@
 use std::fs;
 
-use crate::test_util::{folder, mixed, single, write_all};
+use crate::test_util::{folder, mixed, padded, single, write_all};
 use crate::{Storage, StorageError};
 
 #[test]
@@ -77,11 +77,7 @@ fn corrupted_byte_fails_only_its_piece() {
 #[test]
 fn padding_files_are_never_created_and_read_as_zeros() {
     let dir = tempfile::tempdir().unwrap();
-    let t = folder(
-        "p",
-        &[("a", 10, false), (".pad/6", 6, true), ("b", 20, false)],
-        16,
-    );
+    let t = padded();
     let s = Storage::open(&t.info, dir.path()).unwrap();
     assert!(!dir.path().join("p/.pad").exists());
     assert_eq!(s.file_path(1), None);
@@ -315,11 +311,7 @@ fn pieces_written_from_blocks_span_files_like_whole_pieces() {
 #[test]
 fn padding_is_skipped_when_writing_from_blocks() {
     let dir = tempfile::tempdir().unwrap();
-    let t = folder(
-        "p",
-        &[("a", 10, false), (".pad/6", 6, true), ("b", 20, false)],
-        16,
-    );
+    let t = padded();
     let s = Storage::open(&t.info, dir.path()).unwrap();
     for p in 0..s.piece_count() {
         let piece = t.piece(p);

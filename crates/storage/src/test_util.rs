@@ -94,6 +94,16 @@ fn build(
     }
 }
 
+/// A BEP 47 padded torrent "p": pieces of 16 bytes, a 10-byte file, a 6-byte padding
+/// file (`.pad/6`) and a 20-byte file.
+pub(crate) fn padded() -> TestTorrent {
+    folder(
+        "p",
+        &[("a", 10, false), (".pad/6", 6, true), ("b", 20, false)],
+        16,
+    )
+}
+
 /// The standard multi-file test torrent: pieces of 16 bytes spanning a 10-byte file, an
 /// empty one, a 30-byte file in a subfolder, a 1-byte file and a 7-byte file.
 pub(crate) fn mixed() -> TestTorrent {

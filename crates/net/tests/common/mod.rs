@@ -102,6 +102,20 @@ pub async fn seeding(meta: &Arc<Metainfo>, data: &Path) -> (Session, TorrentHand
     (seed, handle)
 }
 
+/// Adds `meta` to `leech` as a download into `out` that dials `seed`.
+pub async fn download_from(
+    leech: &Session,
+    meta: &Arc<Metainfo>,
+    out: &Path,
+    seed: &Session,
+) -> TorrentHandle {
+    let add = AddTorrent {
+        extra_peers: vec![addr_of(seed)],
+        ..AddTorrent::download(meta.clone(), out)
+    };
+    leech.add_torrent(add).await.unwrap()
+}
+
 /// Waits until `h` seeds (its check of the data is done).
 pub async fn until_seeding(h: &mut TorrentHandle) {
     while h.stats().state != bitswarm_net::TorrentState::Seeding {
