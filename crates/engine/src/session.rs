@@ -208,23 +208,31 @@ impl PeerSession {
     }
 
     /// Bytes arrived from the peer, in a buffer the caller gives away. Same as
-    /// [`PeerSession::handle_bytes`], but whole messages are decoded from `chunk` without
-    /// copying it (their payloads share its memory) when `chunk` is the only reference to
-    /// its buffer; only a message split across two chunks is copied.
+    /// [`PeerSession::handle_bytes`], but whole messages are decoded straight from
+    /// `chunk` (their payloads share its memory, whoever else holds it): only a message
+    /// split across two chunks is copied.
     pub fn handle_chunk(&mut self, mut chunk: Bytes, now: Instant) {
         if self.phase == Phase::Closed {
             return;
         }
         self.last_received = now;
         while !chunk.is_empty() && self.phase != Phase::Closed {
-            if self.recv.is_empty() {
-                self.recv = match chunk.try_into_mut() {
-                    Ok(owned) => owned,
-                    Err(shared) => BytesMut::from(&shared[..]),
-                };
-                return self.process_received(now);
+            if self.recv.is_empty() && self.phase != Phase::Handshake {
+                while self.phase != Phase::Closed {
+                    match self.decoder.decode_bytes(&mut chunk) {
+                        Ok(Some(msg)) => self.on_message(msg, now),
+                        Ok(None) => break,
+                        Err(e) => return self.close_with(e.into()),
+                    }
+                }
+                if self.phase != Phase::Closed {
+                    // The start of a message the next chunk completes.
+                    self.recv.extend_from_slice(&chunk);
+                }
+                return;
             }
-            // Complete the pending message with as few bytes as it needs.
+            // Complete the pending message (or the handshake) with as few bytes as it
+            // needs.
             let take = self.bytes_to_complete().clamp(1, chunk.len());
             self.recv.extend_from_slice(&chunk[..take]);
             chunk.advance(take);

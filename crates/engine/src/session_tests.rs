@@ -468,6 +468,49 @@ fn chunks_split_anywhere_decode_like_one_buffer() {
     }
 }
 
+/// Blocks are decoded in place from a chunk someone else also holds (the socket task's
+/// pooled receive buffer): their data points into the chunk's memory, no copy.
+#[test]
+fn blocks_share_a_chunk_that_others_hold_too() {
+    let t0 = Instant::now();
+    let (mut a, mut b) = connected_pair(t0);
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    a.set_interested(true, t0);
+    a.request(block(3), t0);
+    a.request(block(4), t0);
+    events(&mut a);
+    let mut wire = Vec::new();
+    for (p, fill) in [(3, 5u8), (4, 6u8)] {
+        wire.extend_from_slice(
+            &Message::Piece {
+                piece: p,
+                offset: 0,
+                data: Bytes::from(vec![fill; BLOCK_LEN as usize]),
+            }
+            .to_bytes(),
+        );
+    }
+    let chunk = Bytes::from(wire);
+    let held = chunk.clone();
+    a.handle_chunk(chunk, t0);
+    let blocks: Vec<Bytes> = events(&mut a)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::Block { data, .. } => Some(data),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(blocks.len(), 2);
+    let base = held.as_ptr() as usize;
+    assert_eq!(blocks[0].as_ptr() as usize, base + 13);
+    assert_eq!(
+        blocks[1].as_ptr() as usize,
+        base + 2 * 13 + BLOCK_LEN as usize
+    );
+    assert!(blocks[1].iter().all(|&x| x == 6));
+}
+
 #[test]
 fn chunks_through_the_handshake() {
     let t0 = Instant::now();

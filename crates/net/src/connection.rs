@@ -1,5 +1,5 @@
-//! One peer connection's socket task: dials (or takes an accepted stream), reads into a
-//! large `BytesMut` and forwards the bytes to the torrent driver, and writes what the
+//! One peer connection's socket task: dials (or takes an accepted stream), reads into
+//! pooled receive buffers and forwards whole messages to the torrent driver, and writes what the
 //! driver queues with vectored writes. It keeps no protocol state: the `PeerSession` in
 //! the driver owns that.
 //!
@@ -27,20 +27,21 @@ use std::time::Duration;
 use bitswarm_engine::PeerKey;
 use bitswarm_mse::Rc4Stream;
 use bitswarm_storage::FileRange;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 
 use crate::encryption::{Encryption, PeerStream};
+use crate::frames::FrameScan;
 use crate::rate_limit::RateLimiter;
+use crate::recv_pool::{RecvPool, RECV_BUF_LEN};
 
-/// Bytes read from a socket per read call (at most).
-const READ_CHUNK: usize = 64 * 1024;
-/// Reads smaller than this are copied out of the read buffer. Larger ones are handed
-/// over with the buffer, whose memory the blocks in it keep until their piece is hashed
-/// and written: at most twice the bytes read.
-const SMALL_READ: usize = READ_CHUNK / 2;
+/// Whole messages shorter than this are copied out of the receive buffer, which is kept
+/// for the next read. Longer runs are handed over with the buffer, whose memory the
+/// blocks in it keep until their piece is hashed and written: at most twice the bytes
+/// handed over.
+const SMALL_READ: usize = RECV_BUF_LEN / 2;
 /// Upload bytes queued (or being read from disk) per peer before we stop serving it.
 pub const UPLOAD_BACKLOG_LIMIT: usize = 2 * 1024 * 1024;
 /// How long a dial may take.
@@ -205,8 +206,9 @@ pub enum Socket {
         /// The session's encryption settings.
         encryption: Arc<Encryption>,
     },
-    /// An accepted stream, after its handshake.
-    Accepted(PeerStream),
+    /// An accepted stream, and the (plaintext) bytes read from it so far: the peer's
+    /// handshake and whatever followed it.
+    Accepted(PeerStream, Bytes),
 }
 
 /// Shared limits of a session.
@@ -228,7 +230,7 @@ pub fn spawn_connection(
     let (tx, rx) = mpsc::unbounded_channel();
     let backlog = Arc::new(AtomicUsize::new(0));
     let uploaded = Arc::new(AtomicU64::new(0));
-    let plain = matches!(&socket, Socket::Accepted(s) if s.cipher.is_none());
+    let plain = matches!(&socket, Socket::Accepted(s, _) if s.cipher.is_none());
     let plaintext = Arc::new(AtomicBool::new(plain));
     let sent_from_file = Arc::new(AtomicU64::new(0));
     let counters = Counters {
@@ -271,8 +273,8 @@ async fn run(
     limiters: Limiters,
     counters: Counters,
 ) -> Option<String> {
-    let peer = match socket {
-        Socket::Accepted(s) => s,
+    let (peer, received) = match socket {
+        Socket::Accepted(s, received) => (s, received.to_vec()),
         Socket::Dial {
             addr,
             info_hash,
@@ -291,15 +293,7 @@ async fn run(
             if events.send(ConnEvent::Connected(key)).await.is_err() {
                 return None;
             }
-            if !d.received.is_empty()
-                && events
-                    .send(ConnEvent::Data(key, d.received.into()))
-                    .await
-                    .is_err()
-            {
-                return None;
-            }
-            d.peer
+            (d.peer, d.received)
         }
     };
     let _ = peer.stream.set_nodelay(true);
@@ -312,39 +306,69 @@ async fn run(
         None => (None, None),
     };
     tokio::select! {
-        res = read_loop(key, r, dec, events, &limiters.download) => res,
+        res = read_loop(key, r, dec, received, events, &limiters.download) => res,
         res = write_loop(key, w, enc, rx, events, &limiters.upload, &counters) => res,
     }
 }
 
+/// Reads into pooled receive buffers (`recv_pool.rs`) and hands the driver whole
+/// messages (`frames.rs`): the start of an unfinished one moves to the front of the next
+/// buffer, so a block is never split across two hand-overs and the session decodes every
+/// block in place. `received` are the stream's first bytes, read before (plaintext).
 async fn read_loop(
     key: PeerKey,
     mut r: OwnedReadHalf,
     mut decrypt: Option<Rc4Stream>,
+    received: Vec<u8>,
     events: &mpsc::Sender<ConnEvent>,
     limiter: &RateLimiter,
 ) -> Option<String> {
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    loop {
-        let start = buf.len();
-        let n = match r.read_buf(&mut buf).await {
-            Ok(0) => return Some("connection closed by peer".into()),
-            Ok(n) => n,
-            Err(e) => return Some(format!("read: {e}")),
-        };
-        if let Some(d) = decrypt.as_mut() {
-            d.apply(&mut buf[start..]);
+    let pool = RecvPool::global();
+    let mut scan = FrameScan::new();
+    let mut buf = pool.take();
+    // What was read before goes through the scan like any read.
+    let mut rest = &received[..];
+    while rest.len() > buf.len() {
+        let cut = scan.cut(rest, true);
+        let chunk = Bytes::copy_from_slice(&rest[..cut]);
+        rest = &rest[cut..];
+        if events.send(ConnEvent::Data(key, chunk)).await.is_err() {
+            return None;
         }
-        limiter.acquire(n).await;
-        // A large read is handed over whole, as the only owner of its buffer, so the
-        // session decodes it in place; a small one is copied out and the buffer reused.
-        let chunk = if n >= SMALL_READ {
-            std::mem::replace(&mut buf, BytesMut::with_capacity(READ_CHUNK)).freeze()
-        } else {
-            let c = Bytes::copy_from_slice(&buf);
-            buf.clear();
+    }
+    buf[..rest.len()].copy_from_slice(rest);
+    let mut filled = rest.len();
+    let mut read_first = filled == 0;
+    loop {
+        if read_first {
+            let n = match r.read(&mut buf[filled..]).await {
+                Ok(0) => return Some("connection closed by peer".into()),
+                Ok(n) => n,
+                Err(e) => return Some(format!("read: {e}")),
+            };
+            if let Some(d) = decrypt.as_mut() {
+                d.apply(&mut buf[filled..filled + n]);
+            }
+            limiter.acquire(n).await;
+            filled += n;
+        }
+        read_first = true;
+        let cut = scan.cut(&buf[..filled], filled == buf.len());
+        if cut == 0 {
+            continue;
+        }
+        // A long run is handed over with its buffer, whose tail (an unfinished message)
+        // starts the next one; a short one is copied out and the buffer kept.
+        let chunk = if cut < SMALL_READ {
+            let c = Bytes::copy_from_slice(&buf[..cut]);
+            buf.copy_within(cut..filled, 0);
             c
+        } else {
+            let mut next = pool.take();
+            next[..filled - cut].copy_from_slice(&buf[cut..filled]);
+            pool.freeze(std::mem::replace(&mut buf, next), cut)
         };
+        filled -= cut;
         if events.send(ConnEvent::Data(key, chunk)).await.is_err() {
             return None;
         }
@@ -551,10 +575,13 @@ mod tests {
             download: RateLimiter::new(None),
             upload: RateLimiter::new(None),
         };
-        let socket = Socket::Accepted(PeerStream {
-            stream: near,
-            cipher,
-        });
+        let socket = Socket::Accepted(
+            PeerStream {
+                stream: near,
+                cipher,
+            },
+            Bytes::new(),
+        );
         (spawn_connection(PeerKey(1), socket, tx, limiters), far, rx)
     }
 
@@ -618,6 +645,44 @@ mod tests {
             "counted {up} of queued blocks"
         );
         assert_eq!(up % (16 * 1024), 0, "only whole blocks are counted: {up}");
+    }
+
+    /// What the peer sends arrives as whole messages, however the writes cut it: the
+    /// start of an unfinished message waits for its rest, so every hand-over ends on a
+    /// message boundary and the session can decode every block in place.
+    #[tokio::test]
+    async fn reads_are_handed_over_as_whole_messages() {
+        let (_h, mut far, mut rx) = pair(false).await;
+        let mut stream = Vec::new();
+        let mut bounds = vec![0usize];
+        for i in 0..200u32 {
+            let len = if i % 3 == 0 { 5 } else { 9 + 16384 };
+            stream.extend_from_slice(&(len as u32).to_be_bytes());
+            stream.extend(std::iter::repeat_n(i as u8, len));
+            bounds.push(stream.len());
+        }
+        let writer = {
+            let stream = stream.clone();
+            tokio::spawn(async move {
+                for part in stream.chunks(7919) {
+                    far.write_all(part).await.unwrap();
+                }
+                far
+            })
+        };
+        let mut got = Vec::new();
+        while got.len() < stream.len() {
+            match rx.recv().await {
+                Some(ConnEvent::Data(_, chunk)) => {
+                    got.extend_from_slice(&chunk);
+                    assert!(bounds.contains(&got.len()), "cut at {}", got.len());
+                }
+                Some(_) => {}
+                None => panic!("closed at {}", got.len()),
+            }
+        }
+        assert!(got == stream, "bytes differ");
+        drop(writer.await.unwrap());
     }
 
     /// Two files with known bytes; a range of one of them.

@@ -22,7 +22,9 @@
 //! - [`cooperation`] — [`cooperation::Cooperation`]: a group of downloaders splitting
 //!   the pieces (outside peers give each member its share only).
 //! - [`connection`] — socket tasks: large reads, vectored writes, backpressure;
-//!   `send_file` — zero-copy upload of file ranges (`sendfile`, `TCP_CORK`).
+//!   `send_file` — zero-copy upload of file ranges (`sendfile`, `TCP_CORK`);
+//!   [`recv_pool`] — receive buffers reused instead of freed; `frames` — where whole
+//!   messages end in what was read (hand-overs end on message boundaries).
 //! - [`listener`] — accepts, reads the handshake, routes by info-hash.
 //! - [`dht`] — the session's DHT node and per-torrent lookups ([`DhtSettings`]).
 //! - [`encryption`] — MSE/PE: policy, encrypted handshakes on both sides.
@@ -39,6 +41,7 @@ pub mod cooperation;
 pub mod dht;
 pub mod encryption;
 pub mod error;
+mod frames;
 pub mod handle;
 pub mod listener;
 pub mod lsd;
@@ -47,6 +50,7 @@ pub mod metadata_fetch;
 mod metadata_serve;
 mod peer;
 pub mod rate_limit;
+pub mod recv_pool;
 mod seed_offer;
 mod send_file;
 pub mod session;

@@ -149,6 +149,9 @@ pub(crate) struct Torrent {
     pub hash_backlog: VecDeque<(u32, PieceData)>,
     /// Pieces in the hash pool.
     pub hashing: usize,
+    /// Requests for new pieces were held back because too many complete pieces wait
+    /// for hashing (`torrent_peer.rs`): ask again once one is hashed.
+    pub hash_limited: bool,
     /// Contributors of pieces that failed their hash, to forgive later (see
     /// `torrent_piece.rs`).
     pub failed_by: HashMap<u32, Vec<SocketAddr>>,
@@ -326,6 +329,7 @@ impl Torrent {
             buffers: HashMap::new(),
             hash_backlog: VecDeque::new(),
             hashing: 0,
+            hash_limited: false,
             failed_by: HashMap::new(),
             verified: vec![false; piece_count as usize],
             resume_dirty: false,

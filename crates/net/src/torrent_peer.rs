@@ -125,13 +125,14 @@ impl Torrent {
         let session = PeerSession::new(self.session_config(Role::Incoming, Some(addr.ip())), now);
         let conn = spawn_connection(
             key,
-            Socket::Accepted(stream),
+            Socket::Accepted(stream, handshake),
             self.conn_tx.clone(),
             self.setup.limiters.clone(),
         );
         self.peers
             .insert(key, Peer::new(session, conn, addr, false, now));
-        self.on_peer_bytes(key, &handshake);
+        // The handshake reaches the session through the connection task, first.
+        self.touch(key);
     }
 
     /// Whether the torrent takes part in the swarm (not stopped, not finished without
@@ -141,17 +142,7 @@ impl Torrent {
         matches!(self.state, S::Downloading | S::Seeding)
     }
 
-    /// Bytes arrived from a peer.
-    pub fn on_peer_bytes(&mut self, key: PeerKey, data: &[u8]) {
-        let now = Instant::now();
-        let Some(p) = self.peers.get_mut(&key) else {
-            return;
-        };
-        p.session.handle_bytes(data, now);
-        self.process_events(key, now);
-    }
-
-    /// A chunk read from a peer's socket (decoded in place when possible).
+    /// A chunk read from a peer's socket (whole messages decoded in place).
     pub fn on_peer_chunk(&mut self, key: PeerKey, data: Bytes) {
         let now = Instant::now();
         let Some(p) = self.peers.get_mut(&key) else {
@@ -400,6 +391,8 @@ impl Torrent {
             coop,
             buffers,
             hash_backlog,
+            hashing,
+            hash_limited,
             ..
         } = self;
         let Some(p) = peers.get_mut(&key) else { return };
@@ -416,6 +409,11 @@ impl Torrent {
             return;
         }
         if s.peer_choking() && p.allowed_fast.is_empty() {
+            return;
+        }
+        if *hash_limited {
+            // New pieces wait for the hash pool; `on_hashed` asks again (picking blocks
+            // only to hand them back would cost more than the refill it saves).
             return;
         }
         let slots = s.request_slots(now);
@@ -439,17 +437,28 @@ impl Torrent {
         let blocks = picker.pick(&pick, slots, rng);
         // Bounded memory: with too many pieces in assembly or waiting for the hash
         // queue, only blocks of pieces in assembly are requested; the others go back to
-        // the picker.
+        // the picker. Complete pieces waiting for hashing have a tighter bound: when the
+        // hashing threads fall behind, more data in memory would not be verified sooner,
+        // only cost page faults and cache misses.
         let max_buffers = max_buffered_pieces(geometry.piece_length());
-        let full = buffers.len() + hash_backlog.len() >= max_buffers;
+        let hash_bound =
+            hash_backlog.len() + *hashing >= max_unhashed_pieces(geometry.piece_length());
+        let full = hash_bound || buffers.len() + hash_backlog.len() >= max_buffers;
         for b in blocks {
             if full && !buffers.contains_key(&b.piece) {
+                *hash_limited |= hash_bound;
                 picker.release(key, &b);
                 continue;
             }
             p.session.request(b, now);
         }
     }
+}
+
+/// Most complete pieces waiting for (or in) the hash pool before new pieces wait too:
+/// 16 MiB worth, at least 4.
+pub(crate) fn max_unhashed_pieces(piece_length: u32) -> usize {
+    ((16usize << 20) / piece_length.max(1) as usize).max(4)
 }
 
 /// Most pieces assembled in memory at once: 256 MiB worth, at least 8.

@@ -17,6 +17,7 @@ use tracing::{info, warn};
 use crate::connection::{OutBuf, UPLOAD_BACKLOG_LIMIT};
 use crate::stats::TorrentState;
 use crate::torrent::{Internal, Torrent};
+use crate::torrent_peer::max_unhashed_pieces;
 
 /// Most blocks read from disk in one blocking job.
 const READ_BATCH: usize = 64;
@@ -134,6 +135,16 @@ impl Torrent {
         self.hashing = self.hashing.saturating_sub(1);
         self.drain_hash_backlog();
         let now = Instant::now();
+        let max_unhashed = max_unhashed_pieces(self.geometry.piece_length());
+        if self.hash_limited && self.hash_backlog.len() + self.hashing < max_unhashed {
+            // Room again for pieces held back (`fill_requests`).
+            self.hash_limited = false;
+            let keys: Vec<PeerKey> = self.peers.keys().copied().collect();
+            for k in keys {
+                self.fill_requests(k, now);
+                self.touch(k);
+            }
+        }
         match outcome {
             PieceOutcome::Verified { piece } => self.on_piece_good(piece, now),
             PieceOutcome::HashMismatch { piece } => self.on_piece_bad(piece),

@@ -74,3 +74,91 @@ async fn pieces_waiting_for_a_full_shared_hash_queue_are_hashed_later() {
     seed.shutdown().await;
     assert_same_tree(&data, &out.join("one.bin"));
 }
+
+/// While hashing is stalled, a downloader stops asking for new pieces once a few complete
+/// pieces wait for the hash pool (16 MiB worth, at least 4 pieces): a fast peer cannot
+/// pile up unverified data in memory. When hashing resumes, the download completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn complete_pieces_waiting_for_hashing_are_bounded() {
+    logs();
+    const PIECE: usize = 4 << 20;
+    const PIECES: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, data) = make_torrent(
+        dir.path(),
+        "big.bin",
+        &[("", PIECES * PIECE)],
+        PIECE as u32,
+        vec![],
+    );
+    let total = meta.info().content_length();
+
+    // The pool's only thread is held and its queue of one taken, as above.
+    let pool = Arc::new(HashPool::new(1, 1));
+    std::fs::create_dir_all(dir.path().join("other")).unwrap();
+    let other = Arc::new(Storage::open(meta.info(), &dir.path().join("other")).unwrap());
+    let (started_tx, started_rx) = std_mpsc::channel();
+    let (release_tx, release_rx) = std_mpsc::channel::<()>();
+    pool.verify_and_write(other.clone(), 0, vec![0; 16], [0; 20], move |_| {
+        let _ = started_tx.send(());
+        let _ = release_rx.recv();
+    });
+    started_rx.recv().unwrap();
+    pool.try_verify_and_write(other, 1, vec![0; 16], [0; 20], |_| {})
+        .map_err(|_| "the queue should have room for one piece")
+        .unwrap();
+
+    let seed = session().await;
+    seed.add_torrent(AddTorrent::seed(meta.clone(), &data))
+        .await
+        .unwrap();
+    let leech = Session::with_hash_pool(config(), pool.clone())
+        .await
+        .unwrap();
+    let out = dir.path().join("out");
+    let mut add = AddTorrent::download(meta.clone(), &out);
+    add.no_trackers = true;
+    add.extra_peers = vec![addr_of(&seed)];
+    let lh = leech.add_torrent(add).await.unwrap();
+
+    // Wait until the download stops growing (or gets everything, which is the failure).
+    let mut last = 0;
+    let mut still = 0;
+    tokio::time::timeout(TIMEOUT, async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let now = lh.stats().downloaded;
+            if now == total {
+                break;
+            }
+            if now > 0 && now == last {
+                still += 1;
+                if still == 10 {
+                    break;
+                }
+            } else {
+                still = 0;
+            }
+            last = now;
+        }
+    })
+    .await
+    .expect("the download neither stalled nor finished");
+    let got = lh.stats().downloaded;
+    // At most the 4 waiting pieces plus the pieces whose blocks were already requested.
+    assert!(
+        got <= 8 * PIECE as u64,
+        "{got} bytes downloaded while nothing could be hashed (cap: 4 pieces waiting)"
+    );
+    assert_eq!(lh.stats().pieces_have, 0);
+
+    release_tx.send(()).unwrap();
+    let stats = tokio::time::timeout(TIMEOUT, lh.wait_complete())
+        .await
+        .expect("the download did not resume once hashing did")
+        .unwrap();
+    assert_eq!(stats.have_bytes, total);
+    leech.shutdown().await;
+    seed.shutdown().await;
+    assert_same_tree(&data, &out.join("big.bin"));
+}

@@ -115,27 +115,65 @@ impl MessageDecoder {
     /// Returns `Ok(None)` (consuming nothing) when more bytes are needed. After an error
     /// the buffer is left as it was; the caller must close the connection.
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Option<Message>, DecodeError> {
-        if buf.len() < 4 {
+        let Some((msg_id, len)) = self.frame(buf)? else {
+            if let Some(total) = self.pending_total(buf) {
+                buf.reserve(total - buf.len());
+            }
             return Ok(None);
-        }
-        let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        };
         if len == 0 {
             buf.advance(4);
             return Ok(Some(Message::KeepAlive));
         }
-        if buf.len() < 5 {
-            return Ok(None);
-        }
-        let msg_id = buf[4];
-        self.check_len(msg_id, len)?;
-        let total = 4 + len as usize;
-        if buf.len() < total {
-            buf.reserve(total - buf.len());
-            return Ok(None);
-        }
         buf.advance(5);
         let body = buf.split_to(len as usize - 1).freeze();
         Ok(Some(parse_body(msg_id, body)))
+    }
+
+    /// Like [`MessageDecoder::decode`], from a shared buffer: the payloads of `piece`,
+    /// `bitfield` and extended messages are slices of `buf`'s memory (never copied,
+    /// whoever else holds a reference to it).
+    pub fn decode_bytes(&self, buf: &mut Bytes) -> Result<Option<Message>, DecodeError> {
+        let Some((msg_id, len)) = self.frame(buf)? else {
+            return Ok(None);
+        };
+        if len == 0 {
+            buf.advance(4);
+            return Ok(Some(Message::KeepAlive));
+        }
+        buf.advance(5);
+        let body = buf.split_to(len as usize - 1);
+        Ok(Some(parse_body(msg_id, body)))
+    }
+
+    /// The id and declared length of the whole message at the front of `buf` (id 0 and
+    /// length 0 for a keep-alive), `None` while it is incomplete; an error as soon as the
+    /// header breaks a limit.
+    fn frame(&self, buf: &[u8]) -> Result<Option<(u8, u32)>, DecodeError> {
+        let Some(&[a, b, c, d]) = buf.get(..4) else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes([a, b, c, d]);
+        if len == 0 {
+            return Ok(Some((0, 0)));
+        }
+        let Some(&msg_id) = buf.get(4) else {
+            return Ok(None);
+        };
+        self.check_len(msg_id, len)?;
+        if buf.len() < 4 + len as usize {
+            return Ok(None);
+        }
+        Ok(Some((msg_id, len)))
+    }
+
+    /// The whole length of the (checked) message whose header is at the front of `buf`.
+    fn pending_total(&self, buf: &[u8]) -> Option<usize> {
+        let &[a, b, c, d] = buf.get(..4)? else {
+            return None;
+        };
+        buf.get(4)?;
+        Some(4 + u32::from_be_bytes([a, b, c, d]) as usize)
     }
 
     fn check_len(&self, msg_id: u8, len: u32) -> Result<(), DecodeError> {
@@ -381,6 +419,36 @@ mod tests {
         assert_eq!(data.as_ptr() as usize, base + 13);
     }
 
+    #[test]
+    fn decode_bytes_shares_a_buffer_others_hold_too() {
+        let msg = Message::Piece {
+            piece: 3,
+            offset: 0,
+            data: Bytes::from(vec![1u8; 1000]),
+        };
+        let mut stream = BytesMut::from(&msg.to_bytes()[..]);
+        Message::Have(9).encode(&mut stream);
+        let whole = stream.freeze();
+        let mut buf = whole.clone();
+        let dec = MessageDecoder::default();
+        let Some(Message::Piece { data, .. }) = dec.decode_bytes(&mut buf).unwrap() else {
+            panic!("not a piece");
+        };
+        assert_eq!(data.as_ptr() as usize, whole.as_ptr() as usize + 13);
+        assert_eq!(data.len(), 1000);
+        assert_eq!(dec.decode_bytes(&mut buf).unwrap(), Some(Message::Have(9)));
+        assert!(buf.is_empty());
+        // An incomplete message consumes nothing; an oversized one is refused.
+        let mut part = whole.slice(..20);
+        assert_eq!(dec.decode_bytes(&mut part).unwrap(), None);
+        assert_eq!(part.len(), 20);
+        let mut big = Bytes::from_static(&[0, 1, 0, 0, id::PIECE]);
+        assert!(matches!(
+            dec.decode_bytes(&mut big),
+            Err(DecodeError::TooLong { .. })
+        ));
+    }
+
     fn arb_block() -> impl Strategy<Value = BlockInfo> {
         (any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(piece, offset, length)| BlockInfo {
             piece,
@@ -439,7 +507,15 @@ mod tests {
                 got.push(m);
             }
             prop_assert!(buf.is_empty());
-            prop_assert_eq!(got, msgs);
+            prop_assert_eq!(&got, &msgs);
+            // The same from a shared buffer.
+            let mut shared = stream.freeze();
+            let mut again = Vec::new();
+            while let Some(m) = dec.decode_bytes(&mut shared).unwrap() {
+                again.push(m);
+            }
+            prop_assert!(shared.is_empty());
+            prop_assert_eq!(again, msgs);
         }
 
         #[test]
@@ -447,6 +523,8 @@ mod tests {
             let dec = MessageDecoder::new(Limits::for_pieces(pieces));
             let mut buf = BytesMut::from(&bytes[..]);
             while let Ok(Some(_)) = dec.decode(&mut buf) {}
+            let mut shared = Bytes::from(bytes);
+            while let Ok(Some(_)) = dec.decode_bytes(&mut shared) {}
         }
     }
 }
