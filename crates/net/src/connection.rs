@@ -42,6 +42,14 @@ use crate::recv_pool::{RecvPool, RECV_BUF_LEN};
 /// blocks in it keep until their piece is hashed and written: at most twice the bytes
 /// handed over.
 const SMALL_READ: usize = RECV_BUF_LEN / 2;
+/// A connection reads into a small buffer of its own until one read fills it (the peer
+/// sends fast): then into pooled [`RECV_BUF_LEN`] buffers, until [`SLOW_RUNS`] runs in a
+/// row shorter than this are copied out of one (slow again). Thousands of slow
+/// connections (the swarm runner) so keep 32 KiB each, not 256 KiB.
+const SMALL_BUF: usize = 32 * 1024;
+/// Short runs in a row that move a connection back to a small buffer (a fast one has a
+/// short read now and then; moving back and forth would cost copies and page faults).
+const SLOW_RUNS: u32 = 16;
 /// Upload bytes queued (or being read from disk) per peer before we stop serving it.
 pub const UPLOAD_BACKLOG_LIMIT: usize = 2 * 1024 * 1024;
 /// How long a dial may take.
@@ -311,7 +319,8 @@ async fn run(
     }
 }
 
-/// Reads into pooled receive buffers (`recv_pool.rs`) and hands the driver whole
+/// Reads into pooled receive buffers (`recv_pool.rs`; a small buffer of its own while
+/// the peer is slow, see [`SMALL_BUF`]) and hands the driver whole
 /// messages (`frames.rs`): the start of an unfinished one moves to the front of the next
 /// buffer, so a block is never split across two hand-overs and the session decodes every
 /// block in place. `received` are the stream's first bytes, read before (plaintext).
@@ -325,7 +334,7 @@ async fn read_loop(
 ) -> Option<String> {
     let pool = RecvPool::global();
     let mut scan = FrameScan::new();
-    let mut buf = pool.take();
+    let mut buf = small_buf();
     // What was read before goes through the scan like any read.
     let mut rest = &received[..];
     while rest.len() > buf.len() {
@@ -339,6 +348,7 @@ async fn read_loop(
     buf[..rest.len()].copy_from_slice(rest);
     let mut filled = rest.len();
     let mut read_first = filled == 0;
+    let mut short_runs = 0u32;
     loop {
         if read_first {
             let n = match r.read(&mut buf[filled..]).await {
@@ -353,26 +363,47 @@ async fn read_loop(
             filled += n;
         }
         read_first = true;
+        if buf.len() < RECV_BUF_LEN && filled == buf.len() {
+            // The peer sends fast: on to pooled buffers.
+            let mut big = pool.take();
+            big[..filled].copy_from_slice(&buf[..filled]);
+            buf = big;
+        }
+        let pooled = buf.len() == RECV_BUF_LEN;
         let cut = scan.cut(&buf[..filled], filled == buf.len());
         if cut == 0 {
             continue;
         }
-        // A long run is handed over with its buffer, whose tail (an unfinished message)
-        // starts the next one; a short one is copied out and the buffer kept.
-        let chunk = if cut < SMALL_READ {
-            let c = Bytes::copy_from_slice(&buf[..cut]);
-            buf.copy_within(cut..filled, 0);
-            c
-        } else {
+        // A long run is handed over with its (pooled) buffer, whose tail (an unfinished
+        // message) starts the next one; a short one is copied out and the buffer kept.
+        let chunk = if pooled && cut >= SMALL_READ {
+            short_runs = 0;
             let mut next = pool.take();
             next[..filled - cut].copy_from_slice(&buf[cut..filled]);
             pool.freeze(std::mem::replace(&mut buf, next), cut)
+        } else {
+            let c = Bytes::copy_from_slice(&buf[..cut]);
+            buf.copy_within(cut..filled, 0);
+            short_runs = if cut < SMALL_BUF { short_runs + 1 } else { 0 };
+            if pooled && short_runs >= SLOW_RUNS && filled - cut <= SMALL_BUF {
+                // Slow again: back to a small buffer.
+                let mut small = small_buf();
+                small[..filled - cut].copy_from_slice(&buf[..filled - cut]);
+                pool.put(std::mem::replace(&mut buf, small));
+                short_runs = 0;
+            }
+            c
         };
         filled -= cut;
         if events.send(ConnEvent::Data(key, chunk)).await.is_err() {
             return None;
         }
     }
+}
+
+/// A connection's own small receive buffer (see [`SMALL_BUF`]).
+fn small_buf() -> Box<[u8]> {
+    vec![0u8; SMALL_BUF].into_boxed_slice()
 }
 
 async fn write_loop(
@@ -683,6 +714,39 @@ mod tests {
         }
         assert!(got == stream, "bytes differ");
         drop(writer.await.unwrap());
+    }
+
+    /// A connection moves to pooled buffers when its peer sends fast, and back to a
+    /// small buffer of its own (its pooled one returns to the pool) after a run of short
+    /// reads, so slow connections do not hold 256 KiB each.
+    #[tokio::test]
+    async fn a_slow_connection_gives_its_pooled_buffer_back() {
+        let (_h, mut far, mut rx) = pair(false).await;
+        let frame = |len: usize, fill: u8| {
+            let mut m = (len as u32).to_be_bytes().to_vec();
+            m.extend(std::iter::repeat_n(fill, len));
+            m
+        };
+        let burst: Vec<u8> = (0..64).flat_map(|i| frame(9 + 16384, i as u8)).collect();
+        far.write_all(&burst).await.unwrap();
+        let mut got = 0;
+        while got < burst.len() {
+            match rx.recv().await {
+                Some(ConnEvent::Data(_, chunk)) => got += chunk.len(),
+                Some(_) => {}
+                None => panic!("closed"),
+            }
+        }
+        // Every chunk is dropped: only the connection's own buffer is out of the pool.
+        let idle = RecvPool::global().idle();
+        for i in 0..SLOW_RUNS + 2 {
+            far.write_all(&frame(5, i as u8)).await.unwrap();
+            match rx.recv().await {
+                Some(ConnEvent::Data(_, chunk)) => assert_eq!(chunk.len(), 9),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(RecvPool::global().idle(), idle + 1);
     }
 
     /// Two files with known bytes; a range of one of them.

@@ -72,7 +72,9 @@ impl RecvPool {
             .len()
     }
 
-    fn give_back(&self, buf: Box<[u8]>) {
+    /// Returns a buffer taken with [`RecvPool::take`] and never frozen (kept if the pool
+    /// has room and it is of the pool's size).
+    pub fn put(&self, buf: Box<[u8]>) {
         if buf.len() != self.buf_len {
             return;
         }
@@ -98,7 +100,7 @@ impl AsRef<[u8]> for Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        self.pool.give_back(std::mem::take(&mut self.buf));
+        self.pool.put(std::mem::take(&mut self.buf));
     }
 }
 
