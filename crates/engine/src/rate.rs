@@ -94,6 +94,12 @@ impl RateMeter {
         sum / span
     }
 
+    /// [`RateMeter::average`] once a second has completed since the origin; `None`
+    /// before (no rate is measured yet).
+    pub fn measured_average(&self, now: Instant) -> Option<u64> {
+        (self.sec(now) > 0).then(|| self.average(now))
+    }
+
     /// Total bytes recorded.
     pub fn total(&self) -> u64 {
         self.total
@@ -124,6 +130,16 @@ mod tests {
         assert_eq!(m.rate(now), 1000);
         assert_eq!(m.average(now), 1000);
         assert_eq!(m.total(), 20_000);
+    }
+
+    #[test]
+    fn no_measured_average_before_a_second_completed() {
+        let t0 = Instant::now();
+        let mut m = RateMeter::new(t0);
+        m.record(5000, at(t0, 300));
+        assert_eq!(m.measured_average(at(t0, 999)), None);
+        assert_eq!(m.measured_average(at(t0, 1000)), Some(5000));
+        assert_eq!(m.measured_average(at(t0, 2000)), Some(2500));
     }
 
     #[test]

@@ -3,7 +3,15 @@
 //! Depth follows the bandwidth-delay product: enough 16 KiB requests to cover
 //! `rate × target_latency`, at least `min_depth`, at most `max_depth` and the peer's
 //! advertised `reqq` (BEP 10: "the number of outstanding request messages this client
-//! supports without dropping any").
+//! supports without dropping any"). Until the peer's rate is measured (its first second)
+//! the depth is `initial_depth`.
+//!
+//! The floor matters where uploads are capped: an uploader serves its requests in turn,
+//! so a request waits behind everything queued there, and a queue deeper than the rate
+//! covers only adds waiting. With a floor of 64 blocks (1 MiB) at a peer that gives us
+//! 200 KiB/s (a 1 MiB/s uploader with five upload slots), a block came 5 s after it was
+//! asked for, and the blocks a downloader still missed sat in such queues while other
+//! peers that had unchoked it found nothing left to ask for.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -16,8 +24,10 @@ use crate::geometry::BLOCK_LEN;
 /// Tunables of a request queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestQueueConfig {
-    /// Fewest requests kept in flight (also the depth before any rate is known).
+    /// Fewest requests kept in flight once the peer's rate is measured.
     pub min_depth: usize,
+    /// Requests kept in flight before the peer's rate is measured.
+    pub initial_depth: usize,
     /// Most requests kept in flight, whatever the rate.
     pub max_depth: usize,
     /// How much transfer time the queue should cover.
@@ -32,6 +42,7 @@ impl Default for RequestQueueConfig {
     fn default() -> Self {
         RequestQueueConfig {
             min_depth: 2,
+            initial_depth: 2,
             max_depth: 250,
             target_latency: Duration::from_secs(3),
             request_timeout: Duration::from_secs(60),
@@ -99,23 +110,27 @@ impl RequestQueue {
         self.snubbed
     }
 
-    /// Target number of requests in flight for a download rate in bytes/s. A snubbed
-    /// peer gets a single request, enough to notice when it wakes up.
-    pub fn depth(&self, rate: u64) -> usize {
+    /// Target number of requests in flight for a download rate in bytes/s (`None`: not
+    /// measured yet). A snubbed peer gets a single request, enough to notice when it
+    /// wakes up.
+    pub fn depth(&self, rate: Option<u64>) -> usize {
         if self.snubbed {
             return 1;
         }
-        let bytes = u128::from(rate) * self.config.target_latency.as_millis() / 1000;
-        let wanted = bytes.div_ceil(u128::from(BLOCK_LEN));
         let cap = self
             .peer_reqq
             .map_or(self.config.max_depth, |q| q.min(self.config.max_depth));
+        let Some(rate) = rate else {
+            return self.config.initial_depth.max(1).min(cap);
+        };
+        let bytes = u128::from(rate) * self.config.target_latency.as_millis() / 1000;
+        let wanted = bytes.div_ceil(u128::from(BLOCK_LEN));
         let wanted = usize::try_from(wanted).unwrap_or(usize::MAX);
         wanted.max(self.config.min_depth).min(cap)
     }
 
-    /// How many more requests to send now.
-    pub fn free_slots(&self, rate: u64) -> usize {
+    /// How many more requests to send now (`rate` as for [`RequestQueue::depth`]).
+    pub fn free_slots(&self, rate: Option<u64>) -> usize {
         self.depth(rate).saturating_sub(self.outstanding.len())
     }
 
@@ -209,29 +224,52 @@ mod tests {
     #[test]
     fn depth_follows_rate_within_bounds() {
         let mut q = RequestQueue::new(RequestQueueConfig::default());
-        assert_eq!(q.depth(0), 2);
+        assert_eq!(q.depth(Some(0)), 2);
         // 1 MiB/s × 3 s / 16 KiB = 192
-        assert_eq!(q.depth(1 << 20), 192);
-        assert_eq!(q.depth(u64::MAX), 250);
+        assert_eq!(q.depth(Some(1 << 20)), 192);
+        assert_eq!(q.depth(Some(u64::MAX)), 250);
         q.set_peer_reqq(50);
-        assert_eq!(q.depth(1 << 20), 50);
+        assert_eq!(q.depth(Some(1 << 20)), 50);
         q.set_peer_reqq(0);
-        assert_eq!(q.depth(1 << 20), 1);
+        assert_eq!(q.depth(Some(1 << 20)), 1);
     }
 
     #[test]
     fn slots_shrink_as_requests_go_out() {
         let t0 = Instant::now();
         let mut q = RequestQueue::new(RequestQueueConfig::default());
-        assert_eq!(q.free_slots(0), 2);
+        assert_eq!(q.free_slots(Some(0)), 2);
         q.on_sent(block(0), t0);
         q.on_sent(block(1), t0);
-        assert_eq!(q.free_slots(0), 0);
+        assert_eq!(q.free_slots(Some(0)), 0);
         assert_eq!(
             q.on_block(&block(0), t0 + Duration::from_millis(250)),
             Ok(Duration::from_millis(250))
         );
-        assert_eq!(q.free_slots(0), 1);
+        assert_eq!(q.free_slots(Some(0)), 1);
+    }
+
+    #[test]
+    fn initial_depth_until_the_rate_is_measured_then_the_floor() {
+        let mut q = RequestQueue::new(RequestQueueConfig {
+            min_depth: 4,
+            initial_depth: 64,
+            max_depth: 1000,
+            target_latency: Duration::from_secs(1),
+            ..RequestQueueConfig::default()
+        });
+        assert_eq!(q.depth(None), 64);
+        // A measured rate that a second covers with fewer blocks: the floor, not the
+        // initial depth.
+        assert_eq!(q.depth(Some(0)), 4);
+        assert_eq!(q.depth(Some(200 * 1024)), 13);
+        assert_eq!(q.depth(Some(100 << 20)), 1000);
+        q.set_peer_reqq(10);
+        assert_eq!(
+            q.depth(None),
+            10,
+            "the peer's reqq bounds the initial depth too"
+        );
     }
 
     #[test]
@@ -257,7 +295,7 @@ mod tests {
             vec![block(0)]
         );
         assert!(q.is_snubbed());
-        assert_eq!(q.depth(1 << 20), 1);
+        assert_eq!(q.depth(Some(1 << 20)), 1);
         assert_eq!(q.poll_timeout(), Some(t0 + Duration::from_secs(90)));
         // A block un-snubs.
         q.on_block(&block(1), t0 + Duration::from_secs(61)).unwrap();

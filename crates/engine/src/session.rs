@@ -164,9 +164,17 @@ impl PeerSession {
         self.upload.average(now)
     }
 
-    /// How many more requests to send now, by the adaptive queue depth.
+    /// How many more requests to send now, by the adaptive queue depth: for the peer's
+    /// rate, the 10 s average or the last second's, whichever is higher (a peer that
+    /// began sending a moment ago, e.g. it just unchoked us, is not held to the few
+    /// requests its average over mostly idle seconds would allow); nothing measured in
+    /// the connection's first second.
     pub fn request_slots(&self, now: Instant) -> usize {
-        self.requests.free_slots(self.download.average(now))
+        let rate = self
+            .download
+            .measured_average(now)
+            .map(|average| average.max(self.download.rate(now)));
+        self.requests.free_slots(rate)
     }
 
     // ---- outputs ----

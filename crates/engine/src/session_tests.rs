@@ -6,6 +6,7 @@ use bitswarm_wire::{ExtensionHandshake, Reserved};
 
 use super::*;
 use crate::geometry::BLOCK_LEN;
+use crate::request_queue::RequestQueueConfig;
 
 const N: u32 = 20;
 const IH: [u8; 20] = [7; 20];
@@ -144,6 +145,57 @@ fn have_all_request_piece_flow() {
     a.handle_piece_verified(3, t1);
     pump(&mut a, &mut b, t1);
     assert_eq!(events(&mut b), vec![SessionEvent::Have(3)]);
+}
+
+/// Requests in flight: the initial depth while the peer's rate is not measured (its
+/// first second), then a second's worth of its rate (the last second's when higher than
+/// the average), at least the floor: a peer that sends little is not asked for a deep
+/// queue that would only wait at its end.
+#[test]
+fn request_depth_is_initial_for_a_second_then_follows_the_rate() {
+    let t0 = Instant::now();
+    let queue = RequestQueueConfig {
+        initial_depth: 64,
+        min_depth: 4,
+        max_depth: 1000,
+        target_latency: Duration::from_secs(1),
+        ..RequestQueueConfig::default()
+    };
+    let mut ca = config(Role::Outgoing, 1);
+    ca.request_queue = queue;
+    let mut a = PeerSession::new(ca, t0);
+    let mut b = PeerSession::new(config(Role::Incoming, 2), t0);
+    pump(&mut a, &mut b, t0);
+    pump(&mut b, &mut a, t0);
+    b.send_pieces(&Bitfield::full(N), t0);
+    a.send_pieces(&Bitfield::new(N), t0);
+    a.set_interested(true, t0);
+    b.set_choking(false, t0);
+    pump(&mut b, &mut a, t0);
+    pump(&mut a, &mut b, t0);
+    events(&mut a);
+    events(&mut b);
+    assert_eq!(a.request_slots(t0), 64);
+    // A second passed and nothing came: the floor.
+    let t1 = t0 + Duration::from_millis(1500);
+    assert_eq!(a.request_slots(t1), 4);
+    // 16 blocks (256 KiB) arrive in second 1: 128 KiB/s over the two completed
+    // seconds, but 256 KiB in the last one, which 16 blocks cover.
+    for i in 0..16 {
+        a.request(block(i), t1);
+    }
+    pump(&mut a, &mut b, t1);
+    events(&mut b);
+    for i in 0..16 {
+        assert!(b.send_block(block(i), Bytes::from(vec![1u8; BLOCK_LEN as usize]), t1));
+    }
+    pump(&mut b, &mut a, t1);
+    assert_eq!(events(&mut a).len(), 16);
+    assert!(a.requests().is_empty());
+    assert_eq!(a.request_slots(t0 + Duration::from_millis(2500)), 16);
+    // A second later with nothing more: the average, 256 KiB over three seconds, which
+    // 6 blocks cover.
+    assert_eq!(a.request_slots(t0 + Duration::from_millis(3500)), 6);
 }
 
 /// The header-only form: what `poll_transmit` yields followed by the block's bytes
