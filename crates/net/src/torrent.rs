@@ -117,6 +117,9 @@ pub(crate) struct Candidate {
     /// The peer id a dial to this address found (not dialled again while a connection
     /// to that peer id is up, whichever side dialled it).
     pub peer_id: Option<[u8; 20]>,
+    /// When it was learned, in order (addresses are dialled in the order a tracker
+    /// listed them, see `due_in_order`).
+    pub learned: u64,
 }
 
 /// Most addresses remembered for dialling.
@@ -142,6 +145,8 @@ pub(crate) struct Torrent {
     pub closed_keys: HashMap<PeerKey, SocketAddr>,
     pub closed_order: VecDeque<PeerKey>,
     pub candidates: HashMap<SocketAddr, Candidate>,
+    /// `Candidate::learned` of the next new address.
+    pub next_learned: u64,
     /// Pieces being assembled: their blocks as received, by index (see
     /// `torrent_piece.rs`).
     pub buffers: HashMap<u32, Vec<Option<Bytes>>>,
@@ -261,7 +266,14 @@ pub(crate) async fn run_torrent(setup: TorrentSetup, ch: TorrentChannels) {
                     return;
                 }
             },
-            Some(addrs) = tracker_peers.recv() => t.add_candidates(addrs),
+            Some(addrs) = tracker_peers.recv() => {
+                // Dialled now rather than at the next tick: the first answer of a
+                // leecher's first announce lists the seeds.
+                t.add_candidates(addrs);
+                if t.accepting() {
+                    t.dial_candidates(Instant::now());
+                }
+            }
             _ = tick.tick() => {
                 t.on_tick();
                 let now = Instant::now();
@@ -326,6 +338,7 @@ impl Torrent {
             closed_keys: HashMap::new(),
             closed_order: VecDeque::new(),
             candidates: HashMap::new(),
+            next_learned: 0,
             buffers: HashMap::new(),
             hash_backlog: VecDeque::new(),
             hashing: 0,
@@ -417,11 +430,16 @@ impl Torrent {
         }
         debug!(peer = %p.addr, reason = why.as_deref().unwrap_or("session closed"), "peer removed");
         if p.outgoing {
+            let learned = self.next_learned;
             let c = self.candidates.entry(p.addr).or_insert(Candidate {
                 next_attempt: Instant::now(),
                 failures: 0,
                 peer_id: p.peer_id,
+                learned,
             });
+            if c.learned == learned {
+                self.next_learned += 1;
+            }
             let connected_long =
                 p.connected_at.elapsed() > Duration::from_secs(30) && p.peer_id.is_some();
             c.failures = if connected_long { 1 } else { c.failures + 1 };

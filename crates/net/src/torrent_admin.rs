@@ -103,11 +103,15 @@ impl Torrent {
             if self.candidates.len() >= MAX_CANDIDATES {
                 break;
             }
-            self.candidates.entry(a).or_insert(Candidate {
-                next_attempt: now,
-                failures: 0,
-                peer_id: None,
-            });
+            if let std::collections::hash_map::Entry::Vacant(e) = self.candidates.entry(a) {
+                e.insert(Candidate {
+                    next_attempt: now,
+                    failures: 0,
+                    peer_id: None,
+                    learned: self.next_learned,
+                });
+                self.next_learned += 1;
+            }
         }
     }
 
@@ -160,22 +164,23 @@ impl Torrent {
         });
     }
 
-    fn dial_candidates(&mut self, now: Instant) {
+    /// Dials due candidates, at most 8 at a time, in the order they were learned.
+    pub(crate) fn dial_candidates(&mut self, now: Instant) {
         let room = self.setup.config.max_peers.saturating_sub(self.peers.len());
         if room == 0 {
             return;
         }
-        let due: Vec<SocketAddr> = self
-            .candidates
-            .iter()
-            .filter(|(a, c)| c.next_attempt <= now && !self.banned.contains(*a))
-            // A peer connected under another address (it dialled us): dialled again only
-            // once that connection is gone.
-            .filter(|(_, c)| !c.peer_id.is_some_and(|id| self.connected_to_id(&id)))
-            .map(|(a, _)| *a)
-            .filter(|a| !self.connected_to(a))
-            .take(room.min(8))
-            .collect();
+        let due = due_in_order(
+            self.candidates
+                .iter()
+                .filter(|(a, c)| c.next_attempt <= now && !self.banned.contains(*a))
+                // A peer connected under another address (it dialled us): dialled again
+                // only once that connection is gone.
+                .filter(|(_, c)| !c.peer_id.is_some_and(|id| self.connected_to_id(&id)))
+                .filter(|(a, _)| !self.connected_to(a))
+                .map(|(a, c)| (*a, c.learned)),
+            room.min(8),
+        );
         for a in due {
             if let Some(c) = self.candidates.get_mut(&a) {
                 // Until the connection reports back, do not dial it again.
@@ -402,5 +407,39 @@ impl Torrent {
             peer_list,
         };
         self.stats_tx.send_replace(stats);
+    }
+}
+
+/// The first `max` of `due` (address, order learned) by the order learned. A tracker
+/// lists the seeds first to a leecher (`bitswarm-tracker` and chihaya do), and the
+/// candidates' map would otherwise dial them in random order: at the start of a swarm,
+/// when every client dials its peers at once, the one peer that has data was dialled
+/// among the last 8-at-a-time batches.
+fn due_in_order(due: impl Iterator<Item = (SocketAddr, u64)>, max: usize) -> Vec<SocketAddr> {
+    let mut due: Vec<(SocketAddr, u64)> = due.collect();
+    due.sort_unstable_by_key(|(_, learned)| *learned);
+    due.into_iter().take(max).map(|(a, _)| a).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_candidates_are_dialled_in_the_order_learned() {
+        let addr = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        // As a map yields them: any order.
+        let due = [
+            (addr(7), 6),
+            (addr(1), 0),
+            (addr(5), 4),
+            (addr(2), 1),
+            (addr(9), 8),
+        ];
+        assert_eq!(
+            due_in_order(due.into_iter(), 3),
+            vec![addr(1), addr(2), addr(5)]
+        );
+        assert_eq!(due_in_order(due.into_iter(), 10).len(), 5);
     }
 }
