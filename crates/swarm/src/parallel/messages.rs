@@ -156,7 +156,8 @@ impl std::str::FromStr for Advertise {
 }
 
 /// `EncryptionPolicy` as its command-line word in the JSON task header.
-mod policy_text {
+/// [`EncryptionPolicy`] as its text (`prefer`, `require`, `disable`) in serde formats.
+pub(crate) mod policy_text {
     use bitswarm_net::EncryptionPolicy;
     use serde::{Deserialize, Deserializer, Serializer};
 

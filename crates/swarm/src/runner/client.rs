@@ -165,6 +165,7 @@ impl RunningClient {
             peer_check_interval: Duration::from_secs(1),
             max_announce_interval: Some(Duration::from_secs(s.announce_interval_secs)),
             hash_threads: 1,
+            encryption: s.encryption,
             ..SessionConfig::default()
         };
         let session = Session::new(config)

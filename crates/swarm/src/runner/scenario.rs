@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;
 
+use bitswarm_net::EncryptionPolicy;
 use serde::{Deserialize, Serialize};
 
 use super::error::RunnerError;
@@ -53,6 +54,9 @@ pub struct Scenario {
     pub announce_interval_secs: u64,
     /// Most connected peers per client and torrent.
     pub max_peers: usize,
+    /// Protocol encryption (MSE/PE) of every client.
+    #[serde(with = "crate::parallel::messages::policy_text")]
+    pub encryption: EncryptionPolicy,
     /// Explicit files (replace `files`/`size`).
     #[serde(rename = "file", skip_serializing_if = "Vec::is_empty")]
     pub file_list: Vec<FileSpec>,
@@ -79,6 +83,7 @@ impl Default for Scenario {
             seed_upload_limit: Some(Rate(Some(8 * MIB))),
             announce_interval_secs: 1,
             max_peers: 50,
+            encryption: EncryptionPolicy::Prefer,
             file_list: Vec::new(),
             client_list: Vec::new(),
         }
@@ -491,6 +496,12 @@ seed_upload_limit = "8MiB"
 announce_interval_secs = 1
 # Most connected peers per client and torrent.
 max_peers = 50
+# Protocol encryption (MSE/PE) of every client, as `bitswarm download --encryption`:
+# "prefer" (an encrypted handshake, then plaintext payload when both sides allow it;
+# falls back to a plaintext connection), "require" (RC4 only) or "disable". Every
+# encrypted handshake costs both sides a 768-bit Diffie-Hellman exchange: with every
+# client on this machine, a swarm of n clients pays for n(n-1)/2 of them at once.
+encryption = "prefer"
 
 # Explicit files replace files/size. Each needs a unique plain name; `path` uses an
 # existing file as the content (its size is read from disk).

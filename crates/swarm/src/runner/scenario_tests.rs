@@ -141,3 +141,13 @@ fn unlimited_words_and_size_parsing() {
     assert_eq!(parse_size("64MiB"), Ok(64 << 20));
     assert!(parse_size("1M/s").is_err());
 }
+
+#[test]
+fn encryption_is_read_and_a_bad_one_is_an_error() {
+    let s = Scenario::from_toml(r#"encryption = "disable""#).expect("parses");
+    assert_eq!(s.encryption, EncryptionPolicy::Disable);
+    let s = Scenario::from_toml(r#"encryption = "require""#).expect("parses");
+    assert_eq!(s.encryption, EncryptionPolicy::Require);
+    let e = Scenario::from_toml(r#"encryption = "maybe""#).expect_err("refused");
+    assert!(e.to_string().contains("maybe"), "{e}");
+}
