@@ -49,7 +49,9 @@ ENC="disable"
 # As the libtorrent peers (lt_peer.py): no DHT, no Local Service Discovery, no PEX, so
 # nothing but the two peers talks (no bootstrap lookups, no multicast).
 QUIET="--no-dht --no-lsd --no-pex"
-PORT=$((20000 + RANDOM % 20000))
+# Below the ephemeral range (32768-60999 here): an outgoing connection, such as
+# wait_listen's own probe, could otherwise hold the next port we want to listen on.
+PORT=$((20000 + RANDOM % 10000))
 # Distinct ports without subshells (a $(...) could not advance the counter).
 PORT_FILE="$TMP/port"
 echo "$PORT" > "$PORT_FILE"
