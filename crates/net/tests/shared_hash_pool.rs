@@ -16,6 +16,30 @@ use common::*;
 
 const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A hash pool of one thread and a queue of one piece, both taken by other work (jobs of
+/// `job_len` bytes on another copy of `meta`): the thread is held by a job whose
+/// completion waits for the returned sender, the queue by a second job.
+fn stalled_pool(
+    meta: &bitswarm_proto::Metainfo,
+    dir: &std::path::Path,
+    job_len: usize,
+) -> (Arc<HashPool>, std_mpsc::Sender<()>) {
+    let pool = Arc::new(HashPool::new(1, 1));
+    std::fs::create_dir_all(dir.join("other")).unwrap();
+    let other = Arc::new(Storage::open(meta.info(), &dir.join("other")).unwrap());
+    let (started_tx, started_rx) = std_mpsc::channel();
+    let (release_tx, release_rx) = std_mpsc::channel::<()>();
+    pool.verify_and_write(other.clone(), 0, vec![0; job_len], [0; 20], move |_| {
+        let _ = started_tx.send(());
+        let _ = release_rx.recv();
+    });
+    started_rx.recv().unwrap();
+    pool.try_verify_and_write(other, 1, vec![0; job_len], [0; 20], |_| {})
+        .map_err(|_| "the queue should have room for one piece")
+        .unwrap();
+    (pool, release_tx)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pieces_waiting_for_a_full_shared_hash_queue_are_hashed_later() {
     logs();
@@ -23,21 +47,8 @@ async fn pieces_waiting_for_a_full_shared_hash_queue_are_hashed_later() {
     let (meta, data) = make_torrent(dir.path(), "one.bin", &[("", 40 * 16384)], 16384, vec![]);
     let total = meta.info().content_length();
 
-    // One hashing thread and a queue of one piece, both taken by other work: the thread
-    // is held by a job whose completion waits for `release`, the queue by a second job.
-    let pool = Arc::new(HashPool::new(1, 1));
-    std::fs::create_dir_all(dir.path().join("other")).unwrap();
-    let other = Arc::new(Storage::open(meta.info(), &dir.path().join("other")).unwrap());
-    let (started_tx, started_rx) = std_mpsc::channel();
-    let (release_tx, release_rx) = std_mpsc::channel::<()>();
-    pool.verify_and_write(other.clone(), 0, vec![0; 16384], [0; 20], move |_| {
-        let _ = started_tx.send(());
-        let _ = release_rx.recv();
-    });
-    started_rx.recv().unwrap();
-    pool.try_verify_and_write(other, 1, vec![0; 16384], [0; 20], |_| {})
-        .map_err(|_| "the queue should have room for one piece")
-        .unwrap();
+    // One hashing thread and a queue of one piece, both taken by other work.
+    let (pool, release_tx) = stalled_pool(&meta, dir.path(), 16384);
 
     let seed = session().await;
     seed.add_torrent(AddTorrent::seed(meta.clone(), &data))
@@ -94,19 +105,7 @@ async fn complete_pieces_waiting_for_hashing_are_bounded() {
     let total = meta.info().content_length();
 
     // The pool's only thread is held and its queue of one taken, as above.
-    let pool = Arc::new(HashPool::new(1, 1));
-    std::fs::create_dir_all(dir.path().join("other")).unwrap();
-    let other = Arc::new(Storage::open(meta.info(), &dir.path().join("other")).unwrap());
-    let (started_tx, started_rx) = std_mpsc::channel();
-    let (release_tx, release_rx) = std_mpsc::channel::<()>();
-    pool.verify_and_write(other.clone(), 0, vec![0; 16], [0; 20], move |_| {
-        let _ = started_tx.send(());
-        let _ = release_rx.recv();
-    });
-    started_rx.recv().unwrap();
-    pool.try_verify_and_write(other, 1, vec![0; 16], [0; 20], |_| {})
-        .map_err(|_| "the queue should have room for one piece")
-        .unwrap();
+    let (pool, release_tx) = stalled_pool(&meta, dir.path(), 16);
 
     let seed = session().await;
     seed.add_torrent(AddTorrent::seed(meta.clone(), &data))
