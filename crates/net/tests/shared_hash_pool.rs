@@ -10,7 +10,7 @@ use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bitswarm_net::{AddTorrent, HashPool, Session};
+use bitswarm_net::{HashPool, Session};
 use bitswarm_storage::Storage;
 use common::*;
 
@@ -50,18 +50,12 @@ async fn pieces_waiting_for_a_full_shared_hash_queue_are_hashed_later() {
     // One hashing thread and a queue of one piece, both taken by other work.
     let (pool, release_tx) = stalled_pool(&meta, dir.path(), 16384);
 
-    let seed = session().await;
-    seed.add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _seeding) = seeding(&meta, &data).await;
     let leech = Session::with_hash_pool(config(), pool.clone())
         .await
         .unwrap();
     let out = dir.path().join("out");
-    let mut add = AddTorrent::download(meta.clone(), &out);
-    add.no_trackers = true;
-    add.extra_peers = vec![addr_of(&seed)];
-    let mut lh = leech.add_torrent(add).await.unwrap();
+    let mut lh = download_from(&leech, &meta, &out, &seed).await;
 
     // Every block arrives while no piece can be queued for hashing.
     tokio::time::timeout(TIMEOUT, async {
@@ -107,18 +101,12 @@ async fn complete_pieces_waiting_for_hashing_are_bounded() {
     // The pool's only thread is held and its queue of one taken, as above.
     let (pool, release_tx) = stalled_pool(&meta, dir.path(), 16);
 
-    let seed = session().await;
-    seed.add_torrent(AddTorrent::seed(meta.clone(), &data))
-        .await
-        .unwrap();
+    let (seed, _seeding) = seeding(&meta, &data).await;
     let leech = Session::with_hash_pool(config(), pool.clone())
         .await
         .unwrap();
     let out = dir.path().join("out");
-    let mut add = AddTorrent::download(meta.clone(), &out);
-    add.no_trackers = true;
-    add.extra_peers = vec![addr_of(&seed)];
-    let lh = leech.add_torrent(add).await.unwrap();
+    let lh = download_from(&leech, &meta, &out, &seed).await;
 
     // Wait until the download stops growing (or gets everything, which is the failure).
     let mut last = 0;
