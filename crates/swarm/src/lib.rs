@@ -17,5 +17,6 @@
 
 pub mod live;
 pub mod parallel;
+pub(crate) mod policy_text;
 pub mod runner;
 pub mod sim;

@@ -97,7 +97,7 @@ pub struct WorkerOptions {
     /// Hash what is on disk instead of trusting resume data.
     pub recheck: bool,
     /// Protocol encryption (MSE/PE) of every worker's connections.
-    #[serde(with = "policy_text")]
+    #[serde(with = "crate::policy_text")]
     pub encryption: EncryptionPolicy,
     /// Seconds a peer has to finish its handshake.
     pub handshake_timeout_secs: u64,
@@ -152,22 +152,6 @@ impl std::str::FromStr for Advertise {
         s.parse::<IpAddr>()
             .map(Advertise::Ip)
             .map_err(|_| format!("{s:?} is neither an IP address nor \"auto\""))
-    }
-}
-
-/// `EncryptionPolicy` as its command-line word in the JSON task header.
-/// [`EncryptionPolicy`] as its text (`prefer`, `require`, `disable`) in serde formats.
-pub(crate) mod policy_text {
-    use bitswarm_net::EncryptionPolicy;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(p: &EncryptionPolicy, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(p)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<EncryptionPolicy, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

@@ -55,7 +55,7 @@ pub struct Scenario {
     /// Most connected peers per client and torrent.
     pub max_peers: usize,
     /// Protocol encryption (MSE/PE) of every client.
-    #[serde(with = "crate::parallel::messages::policy_text")]
+    #[serde(with = "crate::policy_text")]
     pub encryption: EncryptionPolicy,
     /// Explicit files (replace `files`/`size`).
     #[serde(rename = "file", skip_serializing_if = "Vec::is_empty")]
