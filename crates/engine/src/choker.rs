@@ -17,6 +17,14 @@
 //! it misses is requested from others) goes to a choked interested peer: a seed kept
 //! its five fastest peers unchoked after they had all it could give them, and its
 //! upload, the swarm's scarcest, idled for seconds at a time.
+//!
+//! With a capped upload the slot count follows the use of the cap
+//! ([`Choker::resize`], as libtorrent's `auto_upload_slots` did): while the cap is not
+//! saturated and interested peers wait, more regular slots open; once it is saturated
+//! they close again one at a time (4 + 1 where the cap is saturated or absent). At the
+//! end of a capped swarm the complete clients' unchoked peers were nearly done and asked
+//! for a block now and then, so those clients used 15-50% of their cap while each of
+//! the last downloaders was choked by 15-25 of them.
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +36,8 @@ use crate::PeerKey;
 /// Tunables of the choker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChokerConfig {
-    /// Regular (tit-for-tat) upload slots.
+    /// Regular (tit-for-tat) upload slots (more while a capped upload is not saturated,
+    /// see [`Choker::resize`]).
     pub regular_slots: usize,
     /// How often the regular slots are re-evaluated.
     pub rechoke_interval: Duration,
@@ -38,6 +47,14 @@ pub struct ChokerConfig {
     pub new_peer_window: Duration,
     /// Draw weight of a new peer (others weigh 1).
     pub new_peer_weight: u32,
+    /// Most regular slots opened on top of `regular_slots` while a capped upload is
+    /// not saturated ([`Choker::resize`]).
+    pub max_extra_slots: usize,
+    /// A capped upload below this share of its cap (percent) is not saturated.
+    pub saturated_percent: u64,
+    /// Least time between two slot count changes (the upload rate must show the last
+    /// one before the next).
+    pub resize_interval: Duration,
 }
 
 impl Default for ChokerConfig {
@@ -48,6 +65,9 @@ impl Default for ChokerConfig {
             optimistic_interval: Duration::from_secs(30),
             new_peer_window: Duration::from_secs(90),
             new_peer_weight: 3,
+            max_extra_slots: 16,
+            saturated_percent: 90,
+            resize_interval: Duration::from_secs(1),
         }
     }
 }
@@ -76,6 +96,15 @@ pub struct ChokerPeer {
     pub idle: bool,
 }
 
+/// How much of its upload a client uses, for [`Choker::resize`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UploadUse {
+    /// Bytes/s sent over the last little while (since the previous `resize`).
+    pub rate: u64,
+    /// The upload cap, bytes/s; `None`: uncapped (the slot count stays fixed).
+    pub limit: Option<u64>,
+}
+
 /// The outcome of a re-evaluation: changes to apply, relative to `ChokerPeer::unchoked`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChokeDecision {
@@ -94,6 +123,9 @@ pub struct Choker {
     optimistic: Option<PeerKey>,
     next_rechoke: Option<Instant>,
     next_optimistic: Option<Instant>,
+    /// Regular slots open on top of `regular_slots` ([`Choker::resize`]).
+    extra_slots: usize,
+    next_resize: Option<Instant>,
 }
 
 impl Choker {
@@ -104,6 +136,53 @@ impl Choker {
             optimistic: None,
             next_rechoke: None,
             next_optimistic: None,
+            extra_slots: 0,
+            next_resize: None,
+        }
+    }
+
+    /// Regular slots now: `regular_slots`, plus any opened by [`Choker::resize`].
+    pub fn regular_slots(&self) -> usize {
+        self.config.regular_slots + self.extra_slots
+    }
+
+    /// Sizes the regular slots by the use of a capped upload: below
+    /// `saturated_percent` of the cap with interested peers waiting (choked), as many
+    /// more slots open as the unused share of the cap would feed at the current
+    /// slots' average rate (at least one, at most one per waiting peer and
+    /// `max_extra_slots` in all); at or over it, one opened slot closes (its peer keeps
+    /// it until the next [`Choker::rechoke`] or until it leaves the slot). Uncapped,
+    /// the slots stay `regular_slots`. At most one change per `resize_interval`. Call
+    /// before [`Choker::fill`] and [`Choker::rechoke`].
+    pub fn resize(&mut self, upload: UploadUse, peers: &[ChokerPeer], seeding: bool, now: Instant) {
+        let Some(limit) = upload.limit.filter(|l| *l > 0) else {
+            self.extra_slots = 0;
+            return;
+        };
+        if self.next_resize.is_some_and(|t| now < t) {
+            return;
+        }
+        let saturated = u128::from(upload.rate) * 100
+            >= u128::from(limit) * u128::from(self.config.saturated_percent);
+        let before = self.extra_slots;
+        if saturated {
+            self.extra_slots = self.extra_slots.saturating_sub(1);
+        } else {
+            let waiting = peers
+                .iter()
+                .filter(|p| !p.unchoked && p.interested && !p.is_seed && (seeding || !p.snubbed))
+                .count();
+            if waiting > 0 {
+                // The current slots (with the optimistic one) at their average rate.
+                let slots = self.regular_slots() as u128 + 1;
+                let unused = u128::from(limit.saturating_sub(upload.rate));
+                let more = (unused * slots).div_ceil(u128::from(limit)).max(1);
+                let more = usize::try_from(more).unwrap_or(usize::MAX).min(waiting);
+                self.extra_slots = (self.extra_slots + more).min(self.config.max_extra_slots);
+            }
+        }
+        if self.extra_slots != before {
+            self.next_resize = Some(now + self.config.resize_interval);
         }
     }
 
@@ -141,7 +220,7 @@ impl Choker {
         );
         let regular: Vec<PeerKey> = ranked
             .iter()
-            .take(self.config.regular_slots)
+            .take(self.regular_slots())
             .map(|p| p.key)
             .collect();
 
@@ -219,7 +298,8 @@ impl Choker {
             .map(|p| p.key)
             .collect();
         let mut unchoke = Vec::new();
-        if regular.len() < self.config.regular_slots {
+        let slots = self.regular_slots();
+        if regular.len() < slots {
             let ranked = rank(
                 peers
                     .iter()
@@ -228,7 +308,7 @@ impl Choker {
                 rng,
             );
             for p in ranked {
-                if regular.len() >= self.config.regular_slots {
+                if regular.len() >= slots {
                     break;
                 }
                 regular.push(p.key);

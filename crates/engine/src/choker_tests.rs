@@ -338,3 +338,110 @@ fn rechoke_ranks_idle_peers_last() {
         assert!(on.contains(&k), "{on:?}");
     }
 }
+
+const MIB: u64 = 1 << 20;
+
+fn capped(rate: u64) -> UploadUse {
+    UploadUse {
+        rate,
+        limit: Some(2 * MIB),
+    }
+}
+
+#[test]
+fn an_unsaturated_capped_upload_opens_slots_for_waiting_peers() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..20).map(|i| peer(i, 0, t0)).collect();
+    let mut c = Choker::new(ChokerConfig::default());
+    let mut rng = SmallRng::seed_from_u64(9);
+    c.resize(capped(2 * MIB), &peers, true, t0);
+    let d = c.rechoke(&peers, true, t0, &mut rng);
+    apply(&mut peers, &d);
+    assert_eq!(unchoked(&peers).len(), 5);
+    // The five unchoked peers use a quarter of the cap (they are nearly done): the
+    // unused 75% at a fifth of the cap per slot is four more slots (3.75 rounded up).
+    let t1 = t0 + Duration::from_millis(500);
+    c.resize(capped(2 * MIB / 4), &peers, true, t1);
+    assert_eq!(c.regular_slots(), 8);
+    let d = c.fill(&peers, true, t1, &mut rng);
+    assert_eq!(d.unchoke.len(), 4, "{d:?}");
+    assert!(d.choke.is_empty());
+    apply(&mut peers, &d);
+    assert_eq!(unchoked(&peers).len(), 9);
+    // Within a second of a change the rate does not show it yet: no change.
+    c.resize(capped(0), &peers, true, t1 + Duration::from_millis(500));
+    assert_eq!(c.regular_slots(), 8);
+    // Still unsaturated a second later: more again, never more than peers wait.
+    let t2 = t1 + Duration::from_secs(1);
+    for (i, p) in peers.iter_mut().filter(|p| !p.unchoked).enumerate() {
+        p.interested = i < 2;
+    }
+    c.resize(capped(0), &peers, true, t2);
+    assert_eq!(c.regular_slots(), 10);
+    // At most `max_extra_slots` above the regular slots.
+    let mut small = Choker::new(ChokerConfig {
+        max_extra_slots: 2,
+        ..ChokerConfig::default()
+    });
+    small.resize(capped(0), &peers, true, t0);
+    assert_eq!(small.regular_slots(), 6);
+}
+
+#[test]
+fn a_saturated_upload_closes_opened_slots_one_at_a_time() {
+    let t0 = Instant::now();
+    let peers: Vec<ChokerPeer> = (0..20).map(|i| peer(i, 0, t0)).collect();
+    let mut c = Choker::new(ChokerConfig::default());
+    c.resize(capped(0), &peers, true, t0);
+    assert_eq!(c.regular_slots(), 9);
+    // Saturated (at or over 90% of the cap): one fewer per second.
+    let mut t = t0;
+    for want in [8, 7, 6, 5, 4, 4] {
+        t += Duration::from_secs(1);
+        c.resize(capped(2 * MIB * 95 / 100), &peers, true, t);
+        assert_eq!(c.regular_slots(), want);
+    }
+    // A regular re-evaluation unchokes no more than the slots.
+    let mut rng = SmallRng::seed_from_u64(10);
+    let mut all_on = peers.clone();
+    for p in all_on.iter_mut() {
+        p.unchoked = true;
+    }
+    let d = c.rechoke(&all_on, true, t, &mut rng);
+    apply(&mut all_on, &d);
+    assert_eq!(unchoked(&all_on).len(), 5);
+}
+
+#[test]
+fn slots_stay_four_uncapped_or_with_nobody_waiting() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..20).map(|i| peer(i, 0, t0)).collect();
+    let mut c = Choker::new(ChokerConfig::default());
+    // No cap: an idle upload says nothing about what the link could carry.
+    c.resize(
+        UploadUse {
+            rate: 0,
+            limit: None,
+        },
+        &peers,
+        true,
+        t0,
+    );
+    assert_eq!(c.regular_slots(), 4);
+    // Capped and idle, but every interested peer is unchoked already.
+    for p in peers.iter_mut() {
+        p.interested = p.key.0 < 5;
+        p.unchoked = p.key.0 < 5;
+    }
+    c.resize(capped(0), &peers, true, t0 + Duration::from_secs(1));
+    assert_eq!(c.regular_slots(), 4);
+    // Choked snubbed peers wait only for a seed (a downloader gives them no slot).
+    for p in peers.iter_mut().skip(5).take(3) {
+        p.interested = true;
+        p.snubbed = true;
+    }
+    c.resize(capped(0), &peers, false, t0 + Duration::from_secs(2));
+    assert_eq!(c.regular_slots(), 4);
+    c.resize(capped(0), &peers, true, t0 + Duration::from_secs(3));
+    assert_eq!(c.regular_slots(), 7);
+}

@@ -47,7 +47,7 @@ pub mod session_types;
 pub mod share;
 
 pub use bitfield::{Bitfield, BitfieldError};
-pub use choker::{ChokeDecision, Choker, ChokerConfig, ChokerPeer};
+pub use choker::{ChokeDecision, Choker, ChokerConfig, ChokerPeer, UploadUse};
 pub use geometry::{Geometry, GeometryError, BLOCK_LEN};
 pub use lsd::{LsdReceived, LsdState};
 pub use pex::PexState;

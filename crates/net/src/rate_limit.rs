@@ -22,6 +22,8 @@ struct Bucket {
     /// Available bytes; negative while in debt.
     tokens: f64,
     last: Instant,
+    /// Bytes taken since the limiter was made.
+    taken: u64,
 }
 
 impl RateLimiter {
@@ -33,6 +35,7 @@ impl RateLimiter {
             state: Mutex::new(Bucket {
                 tokens: rate.map_or(0.0, burst),
                 last: Instant::now(),
+                taken: 0,
             }),
         })
     }
@@ -40,6 +43,12 @@ impl RateLimiter {
     /// The configured rate, bytes/s.
     pub fn rate(&self) -> Option<u64> {
         self.rate
+    }
+
+    /// Bytes taken from a limited bucket so far (0 when unlimited): how much of the cap
+    /// is used, over an interval the caller picks.
+    pub fn taken(&self) -> u64 {
+        self.state.lock().map_or(0, |b| b.taken)
     }
 
     /// Takes `bytes` from the bucket and returns how long to wait before using them.
@@ -54,6 +63,7 @@ impl RateLimiter {
         b.last = now.max(b.last);
         b.tokens = (b.tokens + elapsed * rate as f64).min(burst(rate));
         b.tokens -= bytes as f64;
+        b.taken = b.taken.saturating_add(bytes as u64);
         if b.tokens >= 0.0 {
             Duration::ZERO
         } else {
@@ -132,7 +142,9 @@ mod tests {
         assert_eq!(l.take(32 * 1024, t0), Duration::ZERO);
         let wait = l.take(50 * 1024, t0);
         assert!(wait >= Duration::from_millis(450) && wait <= Duration::from_millis(550));
+        assert_eq!(l.taken(), 82 * 1024);
         let unlimited = RateLimiter::new(None);
         assert_eq!(unlimited.take(1 << 30, t0), Duration::ZERO);
+        assert_eq!(unlimited.taken(), 0);
     }
 }

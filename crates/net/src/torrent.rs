@@ -167,6 +167,9 @@ pub(crate) struct Torrent {
     pub last_peer_check: Instant,
     /// Last look for idle upload slots (`torrent_admin.rs`).
     pub last_slot_check: Instant,
+    /// The session's upload limiter's `taken()` and when it was read, at the last
+    /// upload slot sizing (`torrent_admin.rs`).
+    pub upload_mark: (u64, Instant),
     pub down: RateMeter,
     pub up: RateMeter,
     /// Upload counters of removed peers whose socket tasks may still be writing what
@@ -350,6 +353,7 @@ impl Torrent {
             last_resume: now,
             last_peer_check: now,
             last_slot_check: now,
+            upload_mark: (0, now),
             down: RateMeter::new(now),
             up: RateMeter::new(now),
             closing_uploads: Vec::new(),

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bitswarm_engine::{ChokerPeer, PeerKey};
+use bitswarm_engine::{ChokerPeer, PeerKey, UploadUse};
 use bitswarm_storage::{initial_check, ResumeData};
 use tracing::{info, warn};
 
@@ -194,6 +194,9 @@ impl Torrent {
     pub(crate) fn rechoke(&mut self, now: Instant) {
         let seeding = self.picker.is_complete();
         let list = self.choker_peers(now);
+        if let Some(upload) = self.upload_use(now) {
+            self.choker.resize(upload, &list, seeding, now);
+        }
         let d = self.choker.rechoke(&list, seeding, now, &mut self.rng);
         self.apply_choking(d, now);
     }
@@ -206,8 +209,29 @@ impl Torrent {
         }
         let seeding = self.picker.is_complete();
         let list = self.choker_peers(now);
+        if let Some(upload) = self.upload_use(now) {
+            self.choker.resize(upload, &list, seeding, now);
+        }
         let d = self.choker.fill(&list, seeding, now, &mut self.rng);
         self.apply_choking(d, now);
+    }
+
+    /// The session's upload (every torrent's, as the cap is the session's) since the
+    /// last sizing, against its cap; `None` until a quarter second has passed (a
+    /// shorter window says more about the token bucket's bursts than about the use).
+    fn upload_use(&mut self, now: Instant) -> Option<UploadUse> {
+        let (before, at) = self.upload_mark;
+        let secs = now.saturating_duration_since(at).as_secs_f64();
+        if secs < 0.25 {
+            return None;
+        }
+        let limiter = &self.setup.limiters.upload;
+        let taken = limiter.taken();
+        self.upload_mark = (taken, now);
+        Some(UploadUse {
+            rate: (taken.saturating_sub(before) as f64 / secs) as u64,
+            limit: limiter.rate(),
+        })
     }
 
     fn choker_peers(&self, now: Instant) -> Vec<ChokerPeer> {
