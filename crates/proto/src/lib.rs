@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - [`sha1`]: the one SHA-1 function the project uses (OpenSSL's, the fastest measured).
+//! - [`sha1_mb`]: multi-buffer SHA-1 (many equal-length messages at once in SIMD lanes).
 //! - [`id`]: [`InfoHash`] and [`PeerId`].
 //! - [`geometry`]: piece sizes, 16 KiB blocks, mapping pieces to file ranges.
 //! - [`path`]: validation of file paths from torrents (a security boundary).
@@ -23,6 +24,7 @@ pub mod metainfo;
 pub mod metainfo_from_info;
 pub mod path;
 pub mod sha1;
+pub mod sha1_mb;
 
 pub use create::{auto_piece_length, TorrentSpec};
 pub use geometry::{FileSlice, Layout, PieceGeometry, BLOCK_SIZE};
