@@ -81,12 +81,12 @@ async fn pieces_waiting_for_a_full_shared_hash_queue_are_hashed_later() {
 }
 
 /// While hashing is stalled, a downloader stops asking for new pieces once a few complete
-/// pieces wait for the hash pool (16 MiB worth, at least 4 pieces): a fast peer cannot
+/// pieces wait for the hash pool (32 MiB worth, at least 4 pieces): a fast peer cannot
 /// pile up unverified data in memory. When hashing resumes, the download completes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn complete_pieces_waiting_for_hashing_are_bounded() {
     logs();
-    const PIECE: usize = 4 << 20;
+    const PIECE: usize = 8 << 20;
     const PIECES: usize = 12;
     let dir = tempfile::tempdir().unwrap();
     let (meta, data) = make_torrent(

@@ -4,15 +4,21 @@
 //!
 //! Callers on an async runtime should submit from a blocking context (or use
 //! [`HashPool::try_verify_and_write`] and retry), never block an async worker thread.
+//!
+//! A worker hashes the pieces of one length it finds queued together (`hash_batch`); with
+//! [`HashPool::with_batching`] it also waits a little for more, so that a fast download
+//! fills the lanes of the multi-buffer SHA-1.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use bytes::Bytes;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::error::StorageError;
+use crate::hash_batch::{self, BatchStats};
 use crate::storage::Storage;
 
 /// What happened to a piece handed to [`HashPool::verify_and_write`].
@@ -73,6 +79,27 @@ impl PieceData {
         }
     }
 
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        match self {
+            PieceData::Buffer(v) => v.len(),
+            PieceData::Blocks(blocks) => blocks.iter().map(Bytes::len).sum(),
+        }
+    }
+
+    /// Whether it holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, as the slices they are held in.
+    pub(crate) fn segments(&self) -> Vec<&[u8]> {
+        match self {
+            PieceData::Buffer(v) => vec![&v[..]],
+            PieceData::Blocks(blocks) => blocks.iter().map(|b| &b[..]).collect(),
+        }
+    }
+
     fn into_vec(self) -> Vec<u8> {
         match self {
             PieceData::Buffer(v) => v,
@@ -84,16 +111,23 @@ impl PieceData {
 /// Called with the outcome and the piece's data (to reuse or drop).
 type Done = Box<dyn FnOnce(PieceOutcome, PieceData) + Send + 'static>;
 
-struct Job {
+pub(crate) struct Job {
     storage: Arc<Storage>,
     piece: u32,
-    data: PieceData,
+    pub(crate) data: PieceData,
     expected: [u8; 20],
     done: Done,
 }
 
 impl Job {
-    fn run(self) {
+    /// Hash, then [`Job::finish`].
+    pub(crate) fn run(self) {
+        let digest = self.data.digest();
+        self.finish(digest);
+    }
+
+    /// Given the data's `digest`: write if it matches, then report.
+    pub(crate) fn finish(self, digest: [u8; 20]) {
         let Job {
             storage,
             piece,
@@ -101,7 +135,7 @@ impl Job {
             expected,
             done,
         } = self;
-        let outcome = if data.digest() != expected {
+        let outcome = if digest != expected {
             PieceOutcome::HashMismatch { piece }
         } else {
             let written = match &data {
@@ -132,6 +166,7 @@ pub struct QueueFull<D = Vec<u8>> {
 pub struct HashPool {
     sender: Option<Sender<Job>>,
     workers: Vec<JoinHandle<()>>,
+    stats: Arc<BatchStats>,
 }
 
 impl HashPool {
@@ -142,19 +177,35 @@ impl HashPool {
     ///
     /// If the operating system refuses to start a thread (as `std::thread::spawn` does).
     pub fn new(threads: usize, queue_capacity: usize) -> HashPool {
+        HashPool::with_batching(threads, queue_capacity, Duration::ZERO)
+    }
+
+    /// Like [`HashPool::new`], but a worker that takes a piece waits up to `linger` for
+    /// more pieces of the same length (up to `bitswarm_proto::sha1_mb::MAX_LANES` in all)
+    /// to hash them in one multi-buffer pass. One worker gathers at a time while the others
+    /// hash, so the queue should hold at least `MAX_LANES` pieces to fill the lanes.
+    ///
+    /// # Panics
+    ///
+    /// As [`HashPool::new`].
+    pub fn with_batching(threads: usize, queue_capacity: usize, linger: Duration) -> HashPool {
         let (sender, receiver) = crossbeam_channel::bounded::<Job>(queue_capacity);
+        let gathering = Arc::new(Mutex::new(()));
+        let stats = Arc::new(BatchStats::default());
         let workers = (0..threads.max(1))
             .map(|n| {
                 let rx: Receiver<Job> = receiver.clone();
+                let (gathering, stats) = (Arc::clone(&gathering), Arc::clone(&stats));
                 std::thread::Builder::new()
                     .name(format!("bitswarm-hash-{n}"))
-                    .spawn(move || worker(rx))
+                    .spawn(move || worker(&rx, &gathering, linger, &stats))
                     .unwrap_or_else(|e| panic!("cannot start hashing thread: {e}"))
             })
             .collect();
         HashPool {
             sender: Some(sender),
             workers,
+            stats,
         }
     }
 
@@ -262,6 +313,14 @@ impl HashPool {
     pub fn threads(&self) -> usize {
         self.workers.len()
     }
+
+    /// Pieces hashed together in multi-buffer passes so far, and the number of passes.
+    pub fn batched(&self) -> (u64, u64) {
+        (
+            self.stats.pieces.load(Ordering::Relaxed),
+            self.stats.passes.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// A callback that only wants the outcome: the piece's memory is freed before it runs
@@ -273,10 +332,17 @@ fn dropping_buffer(done: impl FnOnce(PieceOutcome) + Send + 'static) -> Done {
     })
 }
 
-fn worker(rx: Receiver<Job>) {
-    while let Ok(job) = rx.recv() {
-        // A panicking `done` callback must not shrink the pool.
-        let _ = catch_unwind(AssertUnwindSafe(|| job.run()));
+fn worker(rx: &Receiver<Job>, gathering: &Mutex<()>, linger: Duration, stats: &BatchStats) {
+    loop {
+        let batch = {
+            // One gatherer at a time: two would split the arriving pieces between them.
+            let _turn = gathering.lock().unwrap_or_else(PoisonError::into_inner);
+            match hash_batch::gather(rx, linger) {
+                Some(batch) => batch,
+                None => return,
+            }
+        };
+        hash_batch::run(batch, stats);
     }
 }
 

@@ -214,3 +214,100 @@ fn pieces_given_as_blocks_are_hashed_and_written_alike() {
         "nothing of the bad piece was written"
     );
 }
+
+/// Pieces queued behind a held thread are hashed together when it is released: one
+/// corrupt piece among them fails alone, and the shorter last piece (another length) is
+/// hashed on its own and verifies too.
+#[test]
+fn a_batch_with_one_corrupt_piece_fails_only_that_piece() {
+    use crate::test_util::single;
+    use crate::PieceData;
+    use bitswarm_proto::sha1_mb::Backend;
+    use bytes::Bytes;
+    let dir = tempfile::tempdir().unwrap();
+    let t = single("t", 17 * 16384 + 1000, 16384);
+    let s = Arc::new(Storage::open(&t.info, dir.path()).unwrap());
+    let pool = HashPool::new(1, 32);
+    let hashes = t.info.pieces().to_vec();
+    let (started_tx, started_rx) = unbounded::<()>();
+    let (gate_tx, gate_rx) = unbounded::<()>();
+    let (out_tx, out_rx) = unbounded();
+
+    let out = out_tx.clone();
+    pool.verify_and_write(s.clone(), 0, t.piece(0).to_vec(), hashes[0], move |o| {
+        let _ = started_tx.send(());
+        let _ = gate_rx.recv(); // hold the only thread while the others queue
+        let _ = out.send(o);
+    });
+    started_rx.recv().unwrap();
+    for p in 1..18u32 {
+        let mut data = t.piece(p).to_vec();
+        if p == 5 {
+            data[100] ^= 1;
+        }
+        // Half as one buffer, half as odd-sized blocks.
+        let data = if p % 2 == 0 {
+            PieceData::Buffer(data)
+        } else {
+            PieceData::Blocks(data.chunks(1000).map(Bytes::copy_from_slice).collect())
+        };
+        let out = out_tx.clone();
+        pool.try_verify_and_write_data(s.clone(), p, data, hashes[p as usize], move |o, _| {
+            let _ = out.send(o);
+        })
+        .expect("room in the queue");
+    }
+    assert_eq!(pool.queued(), 17);
+    gate_tx.send(()).unwrap();
+    let mut outcomes: Vec<PieceOutcome> = out_rx.iter().take(18).collect();
+    outcomes.sort_by_key(PieceOutcome::piece);
+    for (p, o) in outcomes.iter().enumerate() {
+        match o {
+            PieceOutcome::HashMismatch { piece: 5 } => {}
+            PieceOutcome::Verified { piece } if *piece == p as u32 && p != 5 => {}
+            other => panic!("piece {p}: unexpected {other:?}"),
+        }
+    }
+    for p in 0..18 {
+        assert_eq!(s.check_piece(p).unwrap(), p != 5, "piece {p} on disk");
+    }
+    let (pieces, passes) = pool.batched();
+    if Backend::detect().lanes() > 1 {
+        // Pieces 1..=16 share a length: one 16-lane pass, or two 8-lane passes.
+        assert_eq!(pieces, 16);
+        assert_eq!(passes, 16 / Backend::detect().lanes() as u64);
+    } else {
+        assert_eq!((pieces, passes), (0, 0));
+    }
+}
+
+/// A worker waiting for more pieces to batch gives up at the end of its linger (a lone
+/// piece is still verified) and when the pool is dropped (no hang on an hour's linger).
+#[test]
+fn lingering_for_a_batch_ends() {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let t = mixed();
+    let s = Arc::new(Storage::open(&t.info, dir.path()).unwrap());
+    let hashes = t.info.pieces().to_vec();
+    let pool = HashPool::with_batching(2, 32, Duration::from_millis(20));
+    let (tx, rx) = unbounded();
+    let tx0 = tx.clone();
+    pool.verify_and_write(s.clone(), 0, t.piece(0).to_vec(), hashes[0], move |o| {
+        let _ = tx0.send(o);
+    });
+    assert!(matches!(
+        rx.recv().unwrap(),
+        PieceOutcome::Verified { piece: 0 }
+    ));
+
+    let pool = HashPool::with_batching(1, 32, Duration::from_secs(3600));
+    pool.verify_and_write(s.clone(), 1, t.piece(1).to_vec(), hashes[1], move |o| {
+        let _ = tx.send(o);
+    });
+    drop(pool);
+    assert!(matches!(
+        rx.recv().unwrap(),
+        PieceOutcome::Verified { piece: 1 }
+    ));
+}

@@ -19,6 +19,7 @@
 //! - [`send_source`]: where an upload's bytes are on disk ([`SendSource`]), for
 //!   sending them with `sendfile(2)` instead of reading them.
 //! - [`hash_pool`]: [`HashPool`], verify-then-write on worker threads with a bounded queue.
+//! - `hash_batch`: a worker's batch of same-length pieces, hashed in one multi-buffer pass.
 //! - [`resume`]: [`ResumeData`], the verified-pieces bitfield with file sizes and mtimes.
 //! - [`check`]: [`initial_check`], resume data or a parallel recheck at start.
 //! - [`error`]: the one error type, [`StorageError`].
@@ -59,6 +60,7 @@
 pub mod check;
 pub mod error;
 mod file_cache;
+mod hash_batch;
 pub mod hash_pool;
 mod paths;
 mod raw_io;
