@@ -31,12 +31,16 @@ pub(crate) struct BatchStats {
 }
 
 /// Blocks for one job, then takes up to [`sha1_mb::MAX_LANES`] - 1 more of the same
-/// length: those already queued, then those arriving within `linger` of the first.
+/// length: those already queued, then those arriving while pieces keep coming (each within
+/// a quarter of `linger` of the previous one) and within `linger` of the first. A slow
+/// download so waits at most a quarter of `linger` per piece; a fast one fills the lanes.
 /// `None` once the queue is closed and empty.
 pub(crate) fn gather(rx: &Receiver<Job>, linger: Duration) -> Option<Batch> {
     let first = rx.recv().ok()?;
     let len = first.data.len();
-    let deadline = Instant::now() + linger;
+    let start = Instant::now();
+    let (last_call, gap) = (start + linger, linger / 4);
+    let mut arrived = start;
     let mut batch = Batch {
         same: vec![first],
         other: Vec::new(),
@@ -46,8 +50,11 @@ pub(crate) fn gather(rx: &Receiver<Job>, linger: Duration) -> Option<Batch> {
             Ok(job) => job,
             Err(TryRecvError::Disconnected) => break,
             Err(TryRecvError::Empty) if linger.is_zero() => break,
-            Err(TryRecvError::Empty) => match rx.recv_deadline(deadline) {
-                Ok(job) => job,
+            Err(TryRecvError::Empty) => match rx.recv_deadline(last_call.min(arrived + gap)) {
+                Ok(job) => {
+                    arrived = Instant::now();
+                    job
+                }
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
             },
         };
