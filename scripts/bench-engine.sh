@@ -14,7 +14,7 @@
 # Each row also prints the CPU time (user + system, core-seconds per GiB moved) of the seed
 # (counted from when it is ready to serve, so its start-up check is left out) and of the
 # leecher (start to exit): a figure the other load on the machine disturbs far less than
-# the wall time.
+# the wall time. The leecher's peak RSS (its VmHWM, from GNU time) closes each row.
 # Needs: python3-libtorrent (Debian's /usr/bin/python3), bc, time (GNU /usr/bin/time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,9 +96,9 @@ leech() { # kind seed_port
   rm -rf "$out"; mkdir -p "$out"
   start=$(date +%s.%N)
   if [ "$kind" = bitswarm ]; then
-    /usr/bin/time -f "%U %S" -o "$TMP/leech.cpu" "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" $QUIET >/dev/null 2>"$TMP/leech.log" || true
+    /usr/bin/time -f "%U %S %M" -o "$TMP/leech.cpu" "$BIN" download "$TMP/data.torrent" -o "$out" --port "$(next_port)" --peer "127.0.0.1:$sport" --encryption "$ENC" $QUIET >/dev/null 2>"$TMP/leech.log" || true
   else
-    /usr/bin/time -f "%U %S" -o "$TMP/leech.cpu" $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 --plaintext >"$TMP/leech.log" 2>&1 || true
+    /usr/bin/time -f "%U %S %M" -o "$TMP/leech.cpu" $PY "$LT" --torrent "$TMP/data.torrent" --save "$out" --port "$(next_port)" --connect "127.0.0.1:$sport" --timeout 600 --plaintext >"$TMP/leech.log" 2>&1 || true
   fi
   end=$(date +%s.%N)
   cmp -s "$out/data.bin" "$TMP/src/data.bin" || {
@@ -107,11 +107,11 @@ leech() { # kind seed_port
     exit 1
   }
   echo "$end - $start" | bc -l
-  awk '{print $1 + $2}' "$TMP/leech.cpu"
+  awk '{print $1 + $2; print int($3 / 1024)}' "$TMP/leech.cpu"
 }
 
 run_pair() { # seed_kind leech_kind
-  local best="" t port res lcpu scpu best_scpu best_lcpu
+  local best="" t port res lcpu scpu lrss best_scpu best_lcpu best_lrss
   for _ in $(seq "${REPEAT:-1}"); do
     port=$(next_port)
     start_seed "$1" "$port"
@@ -119,13 +119,14 @@ run_pair() { # seed_kind leech_kind
     scpu=$(echo "($(cpu_ticks "$SEED_PID") - $SEED_TICKS0) / $TICK / $GIB" | bc -l)
     kill "$SEED_PID" 2>/dev/null || true; wait "$SEED_PID" 2>/dev/null || true
     t=$(echo "$res" | head -1)
-    lcpu=$(echo "$(echo "$res" | tail -1) / $GIB" | bc -l)
+    lcpu=$(echo "$(echo "$res" | sed -n 2p) / $GIB" | bc -l)
+    lrss=$(echo "$res" | sed -n 3p)
     if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then
-      best=$t; best_scpu=$scpu; best_lcpu=$lcpu
+      best=$t; best_scpu=$scpu; best_lcpu=$lcpu; best_lrss=$lrss
     fi
   done
-  printf "%-34s %7.2f s  %8.1f MB/s   cpu s/GiB: seed %5.2f  leecher %5.2f\n" "$1 -> $2${3:-}" "$best" \
-    "$(echo "$BYTES / $best / 1000000" | bc -l)" "$best_scpu" "$best_lcpu"
+  printf "%-34s %7.2f s  %8.1f MB/s   cpu s/GiB: seed %5.2f  leecher %5.2f   leecher RSS %4d MiB\n" "$1 -> $2${3:-}" "$best" \
+    "$(echo "$BYTES / $best / 1000000" | bc -l)" "$best_scpu" "$best_lcpu" "$best_lrss"
 }
 
 echo "seed -> leecher                      wall       throughput   (CPU of the best run)"
