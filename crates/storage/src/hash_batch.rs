@@ -70,17 +70,23 @@ pub(crate) fn gather(rx: &Receiver<Job>, linger: Duration) -> Option<Batch> {
 /// Hash, write and report every job of `batch`.
 pub(crate) fn run(batch: Batch, stats: &BatchStats) {
     let Batch { same, other } = batch;
-    let digests = {
-        let segments: Vec<Vec<&[u8]>> = same.iter().map(|j| j.data.segments()).collect();
-        let refs: Vec<&[&[u8]]> = segments.iter().map(Vec::as_slice).collect();
-        sha1_mb::digest_many_segmented(&refs)
-    };
+    let segments: Vec<Vec<&[u8]>> = same.iter().map(|j| j.data.segments()).collect();
+    let refs: Vec<&[&[u8]]> = segments.iter().map(Vec::as_slice).collect();
+    // A bug in the multi-buffer code must not lose the jobs (their callbacks would never
+    // run): hash them one by one instead.
+    let digests = catch_unwind(|| sha1_mb::digest_many_segmented(&refs))
+        .unwrap_or_else(|_| same.iter().map(|j| j.data.digest()).collect());
     let backend = sha1_mb::Backend::detect();
-    if same.len() >= backend.break_even() && backend.lanes() > 1 {
-        let passes = same.len().div_ceil(backend.lanes());
-        stats.passes.fetch_add(passes as u64, Ordering::Relaxed);
-        stats.pieces.fetch_add(same.len() as u64, Ordering::Relaxed);
+    for group in refs.chunks(backend.lanes()) {
+        if backend.lanes() > 1 && group.len() >= backend.break_even() {
+            stats.passes.fetch_add(1, Ordering::Relaxed);
+            stats
+                .pieces
+                .fetch_add(group.len() as u64, Ordering::Relaxed);
+        }
     }
+    drop(refs);
+    drop(segments);
     for (job, digest) in same.into_iter().zip(digests) {
         // A panicking `done` callback must not shrink the pool or lose the other jobs.
         let _ = catch_unwind(AssertUnwindSafe(|| job.finish(digest)));

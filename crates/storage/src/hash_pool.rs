@@ -66,7 +66,7 @@ pub enum PieceData {
 }
 
 impl PieceData {
-    fn digest(&self) -> [u8; 20] {
+    pub(crate) fn digest(&self) -> [u8; 20] {
         match self {
             PieceData::Buffer(v) => bitswarm_proto::sha1::digest(v),
             PieceData::Blocks(blocks) => {
