@@ -24,7 +24,11 @@
 //! they close again one at a time (4 + 1 where the cap is saturated or absent). At the
 //! end of a capped swarm the complete clients' unchoked peers were nearly done and asked
 //! for a block now and then, so those clients used 15-50% of their cap while each of
-//! the last downloaders was choked by 15-25 of them.
+//! the last downloaders was choked by 15-25 of them. Slots open only while some
+//! unchoked peer has nothing queued (a slot goes unused), and at most 8 more: with 16,
+//! a 500-client swarm of 512 KiB/s uploaders peaked at 2.0 GiB instead of 1.3 GiB (each
+//! slot holds the blocks its peer asked for until the bucket lets them out), and the
+//! 50-client swarm finished no sooner than with 8.
 
 use std::time::{Duration, Instant};
 
@@ -65,7 +69,7 @@ impl Default for ChokerConfig {
             optimistic_interval: Duration::from_secs(30),
             new_peer_window: Duration::from_secs(90),
             new_peer_weight: 3,
-            max_extra_slots: 16,
+            max_extra_slots: 8,
             saturated_percent: 90,
             resize_interval: Duration::from_secs(1),
         }
@@ -94,6 +98,9 @@ pub struct ChokerPeer {
     /// Unchoked and interested, but it has asked us for nothing for a while (its
     /// missing pieces are all requested from others): the slot is unused.
     pub idle: bool,
+    /// Something waits to go to the peer: its requests, blocks being read for it, or
+    /// bytes not yet written to its socket.
+    pub queued: bool,
 }
 
 /// How much of its upload a client uses, for [`Choker::resize`].
@@ -147,9 +154,11 @@ impl Choker {
     }
 
     /// Sizes the regular slots by the use of a capped upload: below
-    /// `saturated_percent` of the cap with interested peers waiting (choked), as many
-    /// more slots open as the unused share of the cap would feed at the current
-    /// slots' average rate (at least one, at most one per waiting peer and
+    /// `saturated_percent` of the cap, with interested peers waiting (choked) and
+    /// unchoked peers with nothing queued for them (their slots go unused: the shortfall
+    /// is for want of requests, not of CPU, disk or a receiver that reads), as many more
+    /// slots open as the unused share of the cap would feed at the current slots'
+    /// average rate (at least one; at most one per waiting peer, one per unused slot, and
     /// `max_extra_slots` in all); at or over it, one opened slot closes (its peer keeps
     /// it until the next [`Choker::rechoke`] or until it leaves the slot). Uncapped,
     /// the slots stay `regular_slots`. At most one change per `resize_interval`. Call
@@ -172,12 +181,16 @@ impl Choker {
                 .iter()
                 .filter(|p| !p.unchoked && p.interested && !p.is_seed && (seeding || !p.snubbed))
                 .count();
-            if waiting > 0 {
+            let unused = peers.iter().filter(|p| p.unchoked && !p.queued).count();
+            if waiting > 0 && unused > 0 {
                 // The current slots (with the optimistic one) at their average rate.
                 let slots = self.regular_slots() as u128 + 1;
-                let unused = u128::from(limit.saturating_sub(upload.rate));
-                let more = (unused * slots).div_ceil(u128::from(limit)).max(1);
-                let more = usize::try_from(more).unwrap_or(usize::MAX).min(waiting);
+                let spare = u128::from(limit.saturating_sub(upload.rate));
+                let more = (spare * slots).div_ceil(u128::from(limit)).max(1);
+                let more = usize::try_from(more)
+                    .unwrap_or(usize::MAX)
+                    .min(waiting)
+                    .min(unused);
                 self.extra_slots = (self.extra_slots + more).min(self.config.max_extra_slots);
             }
         }

@@ -15,6 +15,7 @@ fn peer(key: u32, rate: u64, t0: Instant) -> ChokerPeer {
         connected_at: t0,
         unchoked: false,
         idle: false,
+        queued: false,
     }
 }
 
@@ -379,6 +380,10 @@ fn an_unsaturated_capped_upload_opens_slots_for_waiting_peers() {
     c.resize(capped(0), &peers, true, t2);
     assert_eq!(c.regular_slots(), 10);
     // At most `max_extra_slots` above the regular slots.
+    for p in peers.iter_mut() {
+        p.unchoked = p.key.0 < 5;
+        p.interested = true;
+    }
     let mut small = Choker::new(ChokerConfig {
         max_extra_slots: 2,
         ..ChokerConfig::default()
@@ -390,10 +395,16 @@ fn an_unsaturated_capped_upload_opens_slots_for_waiting_peers() {
 #[test]
 fn a_saturated_upload_closes_opened_slots_one_at_a_time() {
     let t0 = Instant::now();
-    let peers: Vec<ChokerPeer> = (0..20).map(|i| peer(i, 0, t0)).collect();
+    let mut peers: Vec<ChokerPeer> = (0..20).map(|i| peer(i, 0, t0)).collect();
+    for p in peers.iter_mut().take(5) {
+        p.unchoked = true;
+    }
     let mut c = Choker::new(ChokerConfig::default());
     c.resize(capped(0), &peers, true, t0);
     assert_eq!(c.regular_slots(), 9);
+    for p in peers.iter_mut() {
+        p.unchoked = false;
+    }
     // Saturated (at or over 90% of the cap): one fewer per second.
     let mut t = t0;
     for want in [8, 7, 6, 5, 4, 4] {
@@ -444,4 +455,25 @@ fn slots_stay_four_uncapped_or_with_nobody_waiting() {
     assert_eq!(c.regular_slots(), 4);
     c.resize(capped(0), &peers, true, t0 + Duration::from_secs(3));
     assert_eq!(c.regular_slots(), 7);
+}
+
+#[test]
+fn no_slots_open_while_every_unchoked_peer_has_something_queued() {
+    let t0 = Instant::now();
+    let mut peers: Vec<ChokerPeer> = (0..20).map(|i| peer(i, 0, t0)).collect();
+    for p in peers.iter_mut().take(5) {
+        p.unchoked = true;
+        p.queued = true;
+    }
+    let mut c = Choker::new(ChokerConfig::default());
+    // Far below the cap, peers waiting, but every slot has blocks waiting to go: the
+    // shortfall is not for want of requests (the CPU, the disk or the receivers are
+    // slower), and more slots would only queue more.
+    c.resize(capped(0), &peers, true, t0);
+    assert_eq!(c.regular_slots(), 4);
+    // Two slots go unused: at most two more open.
+    peers[0].queued = false;
+    peers[1].queued = false;
+    c.resize(capped(0), &peers, true, t0 + Duration::from_secs(1));
+    assert_eq!(c.regular_slots(), 6);
 }

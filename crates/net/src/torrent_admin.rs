@@ -250,11 +250,9 @@ impl Torrent {
                 connected_at: p.connected_at,
                 unchoked: !p.session.am_choking(),
                 idle: !p.session.am_choking()
-                    && p.session.incoming_requests() == 0
-                    && p.pending_uploads.is_empty()
-                    && p.reading == 0
-                    && p.conn.backlog() == 0
+                    && !queued(p)
                     && now.saturating_duration_since(p.last_slot_use) >= IDLE_SLOT,
+                queued: queued(p),
             })
             .collect()
     }
@@ -432,6 +430,15 @@ impl Torrent {
         };
         self.stats_tx.send_replace(stats);
     }
+}
+
+/// Whether something waits to go to `p`: its requests, disk reads, or at least a
+/// block's worth of unwritten bytes (a few `have`s waiting do not use a slot).
+fn queued(p: &crate::peer::Peer) -> bool {
+    p.session.incoming_requests() > 0
+        || !p.pending_uploads.is_empty()
+        || p.reading > 0
+        || p.conn.backlog() >= bitswarm_engine::BLOCK_LEN as usize
 }
 
 /// The first `max` of `due` (address, order learned) by the order learned. A tracker
