@@ -144,7 +144,10 @@ if [ "${SKIP_RSS:-0}" != 1 ]; then
   LPIDS=()
   for i in $(seq 10); do
     mkdir -p "$TMP/rss$i"
-    "$BIN" download "$TMP/data.torrent" -o "$TMP/rss$i" --port "$(next_port)" --peer "127.0.0.1:$port" --encryption "$ENC" $QUIET >/dev/null 2>&1 &
+    # The port is taken here, not in the background job: jobs expanding $(next_port)
+    # themselves race on the port file.
+    lport=$(next_port)
+    "$BIN" download "$TMP/data.torrent" -o "$TMP/rss$i" --port "$lport" --peer "127.0.0.1:$port" --encryption "$ENC" $QUIET >/dev/null 2>&1 &
     LPIDS+=("$!"); PIDS+=("$!")
   done
   peak=0
