@@ -98,26 +98,7 @@ pub(super) unsafe fn compress(state: &mut State<8>, inputs: &[&[u8]; 8]) {
         macro_rules! twenty {
             ($base:expr, $f:ident, $k:expr) => {{
                 let k = _mm256_set1_epi32($k as i32);
-                round!($base, $f, k);
-                round!($base + 1, $f, k);
-                round!($base + 2, $f, k);
-                round!($base + 3, $f, k);
-                round!($base + 4, $f, k);
-                round!($base + 5, $f, k);
-                round!($base + 6, $f, k);
-                round!($base + 7, $f, k);
-                round!($base + 8, $f, k);
-                round!($base + 9, $f, k);
-                round!($base + 10, $f, k);
-                round!($base + 11, $f, k);
-                round!($base + 12, $f, k);
-                round!($base + 13, $f, k);
-                round!($base + 14, $f, k);
-                round!($base + 15, $f, k);
-                round!($base + 16, $f, k);
-                round!($base + 17, $f, k);
-                round!($base + 18, $f, k);
-                round!($base + 19, $f, k);
+                twenty_rounds!(round, $base, $f, k);
             }};
         }
         twenty!(0, ch, K[0]);

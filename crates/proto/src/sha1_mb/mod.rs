@@ -17,6 +17,34 @@
 //!   feeds the kernel; lanes may differ in length (a finished lane is fed another lane's
 //!   data and its result ignored), though equal lengths waste nothing.
 
+/// Twenty SHA-1 rounds, `$base` to `$base + 19`, through a kernel's own `round!` macro
+/// (shared by the AVX2 and AVX-512 kernels, which differ only in their register type).
+#[cfg(target_arch = "x86_64")]
+macro_rules! twenty_rounds {
+    ($round:ident, $base:expr, $f:tt, $k:expr) => {{
+        $round!($base, $f, $k);
+        $round!($base + 1, $f, $k);
+        $round!($base + 2, $f, $k);
+        $round!($base + 3, $f, $k);
+        $round!($base + 4, $f, $k);
+        $round!($base + 5, $f, $k);
+        $round!($base + 6, $f, $k);
+        $round!($base + 7, $f, $k);
+        $round!($base + 8, $f, $k);
+        $round!($base + 9, $f, $k);
+        $round!($base + 10, $f, $k);
+        $round!($base + 11, $f, $k);
+        $round!($base + 12, $f, $k);
+        $round!($base + 13, $f, $k);
+        $round!($base + 14, $f, $k);
+        $round!($base + 15, $f, $k);
+        $round!($base + 16, $f, $k);
+        $round!($base + 17, $f, $k);
+        $round!($base + 18, $f, $k);
+        $round!($base + 19, $f, $k);
+    }};
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
